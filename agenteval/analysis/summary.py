@@ -1,0 +1,100 @@
+"""A run's summary, computed in one streaming pass over its results.
+
+Per metric: the mean over samples (with repeats, each sample's repeats are averaged first, so the CI is
+over independent cases, not over correlated repeats), its standard error, a 95 % CI (Wilson for 0/1
+scores, percentile bootstrap otherwise), n and the count of unmeasured scores. Unmeasured scores are
+never averaged in as 0 and never produce NaN.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..schema import (
+    LatencySummary,
+    MetricSummary,
+    RunSummary,
+    SampleResult,
+    Threshold,
+    ThresholdResult,
+    Usage,
+)
+from .stats import mean_ci, percentile
+
+__all__ = ["summarize", "check_thresholds"]
+
+
+class _MetricAcc:
+    def __init__(self) -> None:
+        self.per_sample: dict[str, list[float]] = {}
+        self.unmeasured = 0
+        self.passed = 0
+        self.with_pass = 0
+
+    def add(self, sample_id: str, value: float | None, passed: bool | None) -> None:
+        if value is None:
+            self.unmeasured += 1
+            return
+        self.per_sample.setdefault(sample_id, []).append(value)
+        if passed is not None:
+            self.with_pass += 1
+            self.passed += int(passed)
+
+    def summary(self) -> MetricSummary:
+        means = [sum(v) / len(v) for v in self.per_sample.values()]
+        pass_rate = self.passed / self.with_pass if self.with_pass else None
+        if not means:
+            return MetricSummary(mean=None, stderr=None, ci_low=None, ci_high=None, ci_method="none", n=0,
+                                 n_unmeasured=self.unmeasured, pass_rate=pass_rate)
+        mean, stderr, low, high, method = mean_ci(means)
+        return MetricSummary(mean=mean, stderr=stderr, ci_low=low, ci_high=high, ci_method=method,
+                             n=len(means), n_unmeasured=self.unmeasured, pass_rate=pass_rate)
+
+
+def check_thresholds(metrics: dict[str, MetricSummary],
+                     thresholds: dict[str, Threshold]) -> dict[str, ThresholdResult]:
+    out: dict[str, ThresholdResult] = {}
+    for key, th in thresholds.items():
+        value = metrics[key].mean if key in metrics else None
+        if th.min is not None:
+            out[key] = ThresholdResult(threshold=th.min, kind="min", value=value,
+                                       passed=value is not None and value >= th.min)
+        if th.max is not None:
+            k = key if th.min is None else f"{key}:max"
+            out[k] = ThresholdResult(threshold=th.max, kind="max", value=value,
+                                     passed=value is not None and value <= th.max)
+    return out
+
+
+def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str],
+              thresholds: dict[str, Threshold]) -> RunSummary:
+    accs = {m: _MetricAcc() for m in metric_ids}
+    n = errors = cached = 0
+    usage = Usage(input_tokens=0, output_tokens=0, cost_usd=0.0)
+    cost_known = True
+    latencies: list[float] = []
+    for r in results:
+        n += 1
+        errors += r.error is not None
+        cached += r.cached
+        for m, acc in accs.items():
+            s = r.scores.get(m)
+            acc.add(r.sample_id, s.value if s else None, s.passed if s else None)
+        if not r.cached:
+            usage = Usage(input_tokens=(usage.input_tokens or 0) + (r.usage.input_tokens or 0),
+                          output_tokens=(usage.output_tokens or 0) + (r.usage.output_tokens or 0),
+                          cost_usd=(usage.cost_usd or 0.0) + (r.usage.cost_usd or 0.0))
+            if r.error is None and r.usage.cost_usd is None:
+                cost_known = False
+            if r.error is None and r.trace is not None and r.trace.latency_s is not None:
+                latencies.append(r.trace.latency_s)
+    if not cost_known:
+        usage = usage.model_copy(update={"cost_usd": None})
+    metrics = {m: acc.summary() for m, acc in accs.items()}
+    th = check_thresholds(metrics, thresholds)
+    latencies.sort()
+    lat = LatencySummary(p50=percentile(latencies, 50) if latencies else None,
+                         p95=percentile(latencies, 95) if latencies else None, n=len(latencies))
+    passed = all(t.passed for t in th.values()) and not (n > 0 and errors == n)
+    return RunSummary(run_id=run_id, n_samples=n, n_errors=errors, n_cached=cached, metrics=metrics,
+                      thresholds=th, passed=passed, usage=usage, latency=lat)

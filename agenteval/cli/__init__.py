@@ -1,0 +1,1 @@
+"""The `agenteval` command line: one module per subcommand."""

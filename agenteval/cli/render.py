@@ -1,0 +1,45 @@
+"""Terminal rendering of run summaries (rich tables)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from ..schema import RunManifest, RunSummary
+from ..store import RunDir
+
+__all__ = ["print_summary", "fmt"]
+
+
+def fmt(x: float | None, digits: int = 3) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+def print_summary(summary: RunSummary, manifest: RunManifest, run_dir: RunDir,
+                  console: Console | None = None) -> None:
+    console = console or Console(highlight=False, soft_wrap=True)
+    table = Table(title=f"{manifest.suite.name} v{manifest.suite.version} · {manifest.backend.spec}",
+                  title_justify="left")
+    for col, just in (("metric", "left"), ("mean", "right"), ("95% CI", "right"), ("n", "right"),
+                      ("unmeasured", "right"), ("threshold", "right"), ("", "left")):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for key, m in summary.metrics.items():
+        th = summary.thresholds.get(key)
+        ci = f"[{fmt(m.ci_low)}, {fmt(m.ci_high)}]" if m.ci_low is not None else "—"
+        th_text, status = "", ""
+        if th is not None:
+            th_text = f"{'≥' if th.kind == 'min' else '≤'} {th.threshold:g}"
+            status = "[green]pass[/green]" if th.passed else "[red]FAIL[/red]"
+        table.add_row(key, fmt(m.mean), ci, str(m.n), str(m.n_unmeasured) if m.n_unmeasured else "0",
+                      th_text, status)
+    console.print(table)
+    usage = summary.usage
+    cost = "unknown" if usage.cost_usd is None else f"${usage.cost_usd:.6f}"
+    lat = summary.latency
+    console.print(
+        f"samples {summary.n_samples} · errors {summary.n_errors} · cached {summary.n_cached} · "
+        f"tokens in {usage.input_tokens or 0} out {usage.output_tokens or 0} · cost {cost} · "
+        f"latency p50 {fmt(lat.p50)}s p95 {fmt(lat.p95)}s"
+    )
+    verdict = "[green]PASSED[/green]" if summary.passed else "[red]FAILED[/red]"
+    console.print(f"{verdict}  run {manifest.run_id}  →  {run_dir.path}")

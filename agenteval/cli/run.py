@@ -1,0 +1,84 @@
+"""`agenteval run SUITE`: run a suite against a backend and write a run folder."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+import click
+from pydantic import JsonValue
+
+from ..backends.spec import parse_option
+from ..errors import ConfigError
+from ..runner import RunOptions, run_suite
+from ..store import RunDir, results_root
+from ..suite import load_suite
+from .render import print_summary
+
+__all__ = ["run_cmd"]
+
+
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    i, sep, n = text.partition("/")
+    if not sep or not i.isdigit() or not n.isdigit() or not 1 <= int(i) <= int(n):
+        raise ConfigError(f"bad shard {text!r}", field="--shard", hint="I/N with 1 <= I <= N, e.g. 2/4")
+    return int(i), int(n)
+
+
+def _parse_labels(items: tuple[str, ...]) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for item in items:
+        k, sep, v = item.partition("=")
+        if not sep or not k:
+            raise ConfigError(f"label {item!r} is not K=V", field="--label", hint="e.g. --label model=v3")
+        labels[k] = v
+    return labels
+
+
+@click.command("run")
+@click.argument("suite", type=click.Path(dir_okay=False))
+@click.option("--backend", "backend", default=None, help="Backend spec, e.g. stub:golden, "
+              "litellm:openai/gpt-4o-mini, python:mod:fn (default: the suite's).")
+@click.option("-B", "backend_opts", multiple=True, metavar="KEY=VALUE",
+              help="Backend option, repeatable: -B temperature=0 -B api_base=http://127.0.0.1:8000/v1")
+@click.option("--out", "--results", "results", envvar="AGENTEVAL_RESULTS", default=None,
+              type=click.Path(file_okay=False),
+              help="Results root (default ./results; env AGENTEVAL_RESULTS).")
+@click.option("--concurrency", "-c", default=8, show_default=True, type=int,
+              help="Backend calls in flight at once.")
+@click.option("--repeat", default=1, show_default=True, type=int, help="Answers per sample (K).")
+@click.option("--limit", default=None, type=int, help="Only the first N samples.")
+@click.option("--shard", default=None, metavar="I/N", help="Only every N-th sample from the I-th.")
+@click.option("--resume", default=None, metavar="RUN_ID", help="Finish an interrupted run.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
+@click.option("--label", "labels", multiple=True, metavar="K=V", help="Version label, repeatable.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when a TTY).")
+def run_cmd(suite: str, backend: str | None, backend_opts: tuple[str, ...], results: str | None,
+            concurrency: int, repeat: int, limit: int | None, shard: str | None, resume: str | None,
+            no_cache: bool, labels: tuple[str, ...], progress: bool | None) -> None:
+    """Run SUITE and print its metrics; exit 1 when a threshold fails."""
+    loaded = load_suite(suite)
+    options: dict[str, JsonValue] = dict(parse_option(o) for o in backend_opts)
+    started: list[RunDir] = []
+    opts = RunOptions(
+        results_root=results_root(results), backend_spec=backend, backend_options=options,
+        concurrency=concurrency, repeat=repeat, limit=limit, shard=_parse_shard(shard), resume=resume,
+        use_cache=not no_cache, labels=_parse_labels(labels), progress=progress,
+        on_start=started.append,
+    )
+    try:
+        outcome = asyncio.run(run_suite(loaded, opts))
+    except KeyboardInterrupt:
+        if started:
+            rd = started[0]
+            n = sum(1 for _ in rd.iter_results())
+            click.echo(f"\ninterrupted: {n} result(s) saved in {rd.path}\n"
+                       f"resume with: agenteval run {suite} --resume {rd.run_id}"
+                       + (f" --out {results}" if results else ""), err=True)
+        raise click.exceptions.Exit(130) from None
+    print_summary(outcome.summary, outcome.manifest, outcome.run_dir)
+    sys.stdout.flush()
+    if not outcome.summary.passed:
+        raise click.exceptions.Exit(1)

@@ -1,0 +1,33 @@
+"""`agenteval validate SUITE...`: check suite files without calling any backend."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import ConfigError
+from ..suite import check_suite, load_suite
+
+__all__ = ["validate_cmd"]
+
+
+@click.command("validate")
+@click.argument("suites", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def validate_cmd(suites: tuple[str, ...]) -> None:
+    """Check SUITE files: syntax, fields, data files, metrics, templates. Exit 2 on the first problem
+    of each bad file (all files are checked)."""
+    bad = 0
+    for path in suites:
+        try:
+            suite = load_suite(path)
+            check_suite(suite)
+        except ConfigError as exc:
+            bad += 1
+            click.echo(f"error: {exc}", err=True)
+            continue
+        backend = suite.backend.spec if suite.backend else "(none; pass --backend)"
+        python_refs = " [runs Python code]" if backend.startswith("python:") else ""
+        click.echo(f"ok: {path}: suite {suite.name!r} v{suite.version}, {len(suite.samples)} samples, "
+                   f"metrics {', '.join(m.id for m in suite.metrics)}, backend {backend}{python_refs}, "
+                   f"hash {suite.content_hash[:12]}")
+    if bad:
+        raise click.exceptions.Exit(2)

@@ -1,0 +1,79 @@
+"""The Metric protocol and what a metric sees.
+
+A metric is a small pydantic model whose fields are its configuration (so it serialises as a spec and
+the suite's arguments are validated with clear errors) and whose `score(ctx)` returns a `Score`.
+Return `value` (a number, 1.0/0.0 for checks) and `passed`; return `unmeasured(...)` when the metric
+cannot judge (no expected answer, unparsable output). An exception raised by `score` is caught by the
+runner and recorded as an unmeasured score with its reason: it never crashes a run and never counts 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, JsonValue
+
+from ..schema import ResolvedSample, Score, Suite, Trace
+
+__all__ = ["Metric", "MetricBase", "ScoreContext", "unmeasured", "check", "expected_texts"]
+
+
+@dataclass(frozen=True)
+class ScoreContext:
+    """Everything a metric may look at for one answer."""
+
+    sample: ResolvedSample
+    trace: Trace
+    suite: Suite
+
+    @property
+    def output(self) -> str:
+        return self.trace.output
+
+    @property
+    def acceptable(self) -> list[JsonValue]:
+        """Acceptable answers (`expected`, or each item when it is a list)."""
+        return self.sample.acceptable
+
+
+@runtime_checkable
+class Metric(Protocol):
+    """What the runner needs from a metric."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+
+    def score(self, ctx: ScoreContext) -> Score: ...
+
+
+class MetricBase(BaseModel):
+    """Convenience base: config fields are pydantic fields; unknown arguments are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+
+    def score(self, ctx: ScoreContext) -> Score:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def unmeasured(reason: str) -> Score:
+    """A score that could not be computed, with its reason (never a 0, never NaN)."""
+    return Score(value=None, passed=None, reason=reason, error=reason)
+
+
+def check(ok: bool, reason: str = "") -> Score:
+    """A pass/fail score: 1.0 and passed, or 0.0 and failed."""
+    return Score(value=1.0 if ok else 0.0, passed=ok, reason=reason)
+
+
+def expected_texts(ctx: ScoreContext) -> list[str]:
+    """Acceptable answers as strings (non-strings are JSON-encoded)."""
+    import json
+
+    out: list[str] = []
+    for a in ctx.acceptable:
+        out.append(a if isinstance(a, str) else json.dumps(a, ensure_ascii=False))
+    return out

@@ -1,0 +1,38 @@
+"""Turning a suite's MetricSpec into a configured metric instance (with clear config errors)."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from .. import registry
+from ..errors import ConfigError
+from ..schema import MetricRef, MetricSpec
+from .base import Metric
+
+__all__ = ["build_metric", "metric_class", "metric_ref"]
+
+
+def metric_class(name: str) -> type[Metric]:
+    cls = registry.metrics.get(name)
+    if not isinstance(cls, type) or not hasattr(cls, "score"):
+        raise ConfigError(f"metric {name!r} is registered but is not a metric class")
+    return cls
+
+
+def build_metric(spec: MetricSpec) -> Metric:
+    """An instance of the metric named by `spec` with its arguments validated."""
+    cls = metric_class(spec.name)
+    try:
+        return cls(**spec.args)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"{err['msg']}", field=f"metrics.{spec.name}" + (f".{loc}" if loc else ""),
+                          hint=f"see `agenteval list metrics` for {spec.name}'s arguments") from None
+    except TypeError as exc:
+        raise ConfigError(str(exc), field=f"metrics.{spec.name}") from None
+
+
+def metric_ref(spec: MetricSpec, metric: Metric) -> MetricRef:
+    return MetricRef(id=spec.id, name=spec.name, version=str(getattr(metric, "version", "1")),
+                     args=spec.args)

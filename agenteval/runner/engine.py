@@ -1,0 +1,324 @@
+"""The runner: the only place with concurrency.
+
+A bounded pool of workers takes (sample, repeat) tasks in order, asks the backend (through the
+response cache and the retry policy), scores the answer with every metric, and appends the result to
+`samples.jsonl` as soon as it is done. `resume` skips tasks whose result is already on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import JsonValue
+
+from ..analysis.summary import summarize
+from ..backends.base import Backend, BackendRequest, redact
+from ..backends.spec import make_backend
+from ..errors import BackendError, ConfigError
+from ..metrics.base import Metric, ScoreContext, unmeasured
+from ..metrics.factory import build_metric, metric_ref
+from ..schema import (
+    BackendRef,
+    Message,
+    ResolvedSample,
+    RunManifest,
+    RunSettings,
+    RunSummary,
+    SampleResult,
+    Score,
+    Suite,
+    SuiteRef,
+    Trace,
+    Turn,
+    Usage,
+)
+from ..store.rundir import RunDir, new_run_id, utc_now
+from ..suite.check import check_suite
+from ..suite.templating import render_messages, user_turns
+from .cache import ResponseCache, cache_key
+from .progress import RunProgress
+from .retry import RetryPolicy, with_retries
+
+__all__ = ["RunOptions", "RunOutcome", "run_suite", "select_samples"]
+
+
+@dataclass
+class RunOptions:
+    """How to run a suite. `backend_spec=None` takes the suite's own backend."""
+
+    results_root: Path
+    backend_spec: str | None = None
+    backend_options: dict[str, JsonValue] = field(default_factory=dict)
+    concurrency: int = 8
+    repeat: int = 1
+    limit: int | None = None
+    shard: tuple[int, int] | None = None
+    """(i, n), 1-based: run every n-th sample starting at the i-th."""
+    resume: str | None = None
+    use_cache: bool = True
+    labels: dict[str, str] = field(default_factory=dict)
+    progress: bool | None = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    on_start: Callable[[RunDir], None] | None = None
+    """Called once the run folder exists (the CLI uses it to say how to resume after Ctrl-C)."""
+
+
+@dataclass
+class RunOutcome:
+    run_dir: RunDir
+    manifest: RunManifest
+    summary: RunSummary
+    n_new: int
+    """Results produced in this invocation (the rest were already on disk when resuming)."""
+
+
+def select_samples(suite: Suite, limit: int | None, shard: tuple[int, int] | None) -> list[ResolvedSample]:
+    samples = suite.samples
+    if shard is not None:
+        i, n = shard
+        samples = [s for k, s in enumerate(samples) if k % n == i - 1]
+    if limit is not None:
+        samples = samples[:limit]
+    return samples
+
+
+def _git_sha() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=2,
+                             check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("agenteval")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+class _Worker:
+    """State shared by the worker coroutines of one run."""
+
+    def __init__(self, suite: Suite, backend: Backend, options: dict[str, JsonValue],
+                 metrics: list[tuple[str, Metric]], cache: ResponseCache | None, policy: RetryPolicy,
+                 run_dir: RunDir, progress: RunProgress) -> None:
+        self.suite = suite
+        self.backend = backend
+        self.options = options
+        self.metrics = metrics
+        self.cache = cache
+        self.policy = policy
+        self.run_dir = run_dir
+        self.progress = progress
+        self.rng = random.Random()
+        seed = options.get("seed")
+        self.base_seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+        self.n_new = 0
+
+    async def _ask(self, request: BackendRequest) -> tuple[Trace, int, bool]:
+        """(trace, attempts, cached) for one backend request."""
+        key = None
+        if self.cache is not None:
+            key = cache_key(self.backend.spec, self.options, request)
+            hit = self.cache.get(key)
+            if hit is not None:
+                return hit, 0, True
+        trace, attempts = await with_retries(lambda: self.backend.call(request), self.policy, self.rng)
+        if self.cache is not None and key is not None:
+            self.cache.put(key, trace)
+        return trace, attempts, False
+
+    async def answer(self, sample: ResolvedSample, repeat: int) -> tuple[Trace, int, bool]:
+        """Run all user turns of a sample; returns the combined trace."""
+        messages = render_messages(self.suite, sample)
+        turns = user_turns(self.suite, sample)
+        seed = None if self.base_seed is None else self.base_seed + repeat
+        if len(turns) <= 1:
+            return await self._ask(BackendRequest(messages=messages, tools=self.suite.tools, sample=sample,
+                                                  repeat=repeat, seed=seed))
+        total_attempts = 0
+        all_cached = True
+        per_turn: list[Turn] = []
+        traces: list[Trace] = []
+        for t, user in enumerate(turns):
+            if t > 0:
+                messages = [*messages, Message(role="user", content=user)]
+            trace, attempts, cached = await self._ask(BackendRequest(
+                messages=messages, tools=self.suite.tools, sample=sample, repeat=repeat, seed=seed, turn=t))
+            total_attempts += attempts
+            all_cached = all_cached and cached
+            traces.append(trace)
+            per_turn.append(Turn(user=user, output=trace.output, tool_calls=trace.tool_calls))
+            messages = [*messages, Message(role="assistant", content=trace.output)]
+        usage = Usage()
+        for tr in traces:
+            usage = usage.add(tr.usage)
+        latency = sum(tr.latency_s or 0.0 for tr in traces)
+        combined = Trace(output=traces[-1].output, messages=messages,
+                         tool_calls=[tc for tr in traces for tc in tr.tool_calls], turns=per_turn,
+                         usage=usage, latency_s=latency, model=traces[-1].model,
+                         finish_reason=traces[-1].finish_reason)
+        return combined, total_attempts, all_cached
+
+    def score(self, sample: ResolvedSample, trace: Trace) -> dict[str, Score]:
+        ctx = ScoreContext(sample=sample, trace=trace, suite=self.suite)
+        scores: dict[str, Score] = {}
+        for mid, metric in self.metrics:
+            try:
+                s = metric.score(ctx)
+                if s.value is not None and s.value != s.value:  # NaN guard
+                    s = unmeasured("metric returned NaN")
+            except Exception as exc:  # a failing metric is unmeasured, never a crash
+                s = unmeasured(f"metric raised {type(exc).__name__}: {exc}")
+            scores[mid] = s
+        return scores
+
+    async def run_one(self, sample: ResolvedSample, repeat: int) -> None:
+        started = time.perf_counter()
+        last_user = ""
+        try:
+            msgs = render_messages(self.suite, sample)
+            last_user = next((m.content for m in reversed(msgs) if m.role == "user"), "")
+            trace, attempts, cached = await self.answer(sample, repeat)
+            error = None
+        except BackendError as exc:
+            trace, cached, error = None, False, f"{exc}"
+            attempts = getattr(exc, "attempts", 1)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except ConfigError:
+            raise
+        except Exception as exc:  # a bug in a backend: record it, keep the run going
+            trace, cached, error, attempts = None, False, f"backend raised {type(exc).__name__}: {exc}", 1
+        elapsed = time.perf_counter() - started
+        if trace is not None:
+            scores = self.score(sample, trace)
+        else:
+            scores = {mid: unmeasured("no answer: backend error") for mid, _ in self.metrics}
+        result = SampleResult(
+            sample_id=sample.id, repeat=repeat, sample_hash=sample.hash, input=last_user,
+            output=trace.output if trace else None, expected=sample.expected, trace=trace, scores=scores,
+            error=error, attempts=attempts, latency_s=elapsed,
+            usage=(trace.usage if trace is not None and not cached else Usage()), cached=cached,
+            tags=sample.tags,
+        )
+        self.run_dir.append(result)
+        self.n_new += 1
+        self.progress.advance(error=error is not None)
+
+
+async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
+    """Run `suite` as `opts` says; returns the run folder, manifest and summary."""
+    if opts.concurrency < 1:
+        raise ConfigError("concurrency must be at least 1", field="--concurrency")
+    if opts.repeat < 1:
+        raise ConfigError("repeat must be at least 1", field="--repeat")
+    check_suite(suite)
+    metrics = [(spec.id, build_metric(spec)) for spec in suite.metrics]
+    samples = select_samples(suite, opts.limit, opts.shard)
+
+    spec = opts.backend_spec or (suite.backend.spec if suite.backend else None)
+    if spec is None:
+        raise ConfigError("no backend: the suite names none and --backend was not given",
+                          file=suite.path, field="backend", hint="e.g. --backend stub:golden")
+    options: dict[str, JsonValue] = dict(suite.backend.options) if suite.backend else {}
+    if opts.backend_spec and suite.backend and opts.backend_spec != suite.backend.spec:
+        options = {}  # the suite's options belong to the suite's backend
+    options.update(opts.backend_options)
+
+    done: set[tuple[str, int]] = set()
+    if opts.resume:
+        run_dir = RunDir.open(opts.results_root, opts.resume)
+        manifest = run_dir.read_manifest()
+        if manifest.suite.content_hash != suite.content_hash:
+            raise ConfigError(f"run {manifest.run_id} was made from a different version of the suite "
+                              "(content hash differs)", file=suite.path,
+                              hint="resume with the suite file as it was, or start a new run")
+        spec = manifest.backend.spec
+        options = {**_unredacted(manifest, options), **opts.backend_options}
+        run_dir.repair()
+        done = {(r.sample_id, r.repeat) for r in run_dir.iter_results()}
+        manifest = manifest.model_copy(update={"finished_at": None})
+    else:
+        run_dir = RunDir.create(opts.results_root, new_run_id(suite.name))
+        manifest = RunManifest(
+            run_id=run_dir.run_id,
+            suite=SuiteRef(name=suite.name, version=suite.version, path=suite.path,
+                           content_hash=suite.content_hash, n_samples=len(suite.samples),
+                           sample_hashes={s.id: s.hash for s in suite.samples}),
+            backend=BackendRef(spec=spec, options=redact(options)),
+            metrics=[metric_ref(s, m) for s, (_, m) in zip(suite.metrics, metrics)],
+            settings=RunSettings(concurrency=opts.concurrency, repeat=opts.repeat, limit=opts.limit,
+                                 shard=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None,
+                                 cache=opts.use_cache),
+            agenteval_version=_version(), git_sha=_git_sha(), labels=opts.labels, started_at=utc_now(),
+        )
+    if opts.resume:
+        settings = manifest.settings
+        samples = select_samples(suite, settings.limit, _parse_shard(settings.shard))
+        repeat = settings.repeat
+    else:
+        repeat = opts.repeat
+    run_dir.write_manifest(manifest)
+    if opts.on_start is not None:
+        opts.on_start(run_dir)
+
+    order = [(s.id, r) for s in samples for r in range(repeat)]
+    todo = [(s, r) for s in samples for r in range(repeat) if (s.id, r) not in done]
+    backend = make_backend(spec, options)
+    cache = ResponseCache(opts.results_root / "cache.sqlite") if opts.use_cache else None
+    progress = RunProgress(len(order), description=suite.name, enabled=opts.progress)
+    progress.done = len(order) - len(todo)
+    worker = _Worker(suite, backend, options, metrics, cache, opts.retry, run_dir, progress)
+    run_dir.open_for_append()
+    try:
+        with progress:
+            if progress._progress is not None and progress.done:
+                progress._progress.update(progress._task, completed=progress.done)
+            it: Iterator[tuple[ResolvedSample, int]] = iter(todo)
+
+            async def work() -> None:
+                for sample, r in it:
+                    await worker.run_one(sample, r)
+
+            await asyncio.gather(*(work() for _ in range(min(opts.concurrency, max(1, len(todo))))))
+    finally:
+        run_dir.close()
+        if cache is not None:
+            cache.close()
+        await backend.aclose()
+
+    run_dir.rewrite_in_order(order)
+    summary = summarize(run_dir.run_id, run_dir.iter_results(), [m for m, _ in metrics], suite.thresholds)
+    run_dir.write_summary(summary)
+    manifest = manifest.model_copy(update={"finished_at": utc_now()})
+    run_dir.write_manifest(manifest)
+    return RunOutcome(run_dir=run_dir, manifest=manifest, summary=summary, n_new=worker.n_new)
+
+
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    i, _, n = text.partition("/")
+    return int(i), int(n)
+
+
+def _unredacted(manifest: RunManifest, current: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    """Options for a resumed run: the manifest's, with redacted secrets taken from the current ones
+    (suite file / -B) or the environment."""
+    opts = dict(manifest.backend.options)
+    for k, v in opts.items():
+        if v == "***":
+            opts[k] = current.get(k, os.environ.get(k.upper(), ""))
+    return opts

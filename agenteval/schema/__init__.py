@@ -1,0 +1,39 @@
+"""The vocabulary: pydantic models for everything that goes to disk."""
+
+from .results import (
+    SCHEMA_VERSION,
+    BackendRef,
+    LatencySummary,
+    MetricRef,
+    MetricSummary,
+    RunManifest,
+    RunSettings,
+    RunSummary,
+    SampleResult,
+    Score,
+    SuiteRef,
+    ThresholdResult,
+)
+from .suite import (
+    BackendConfig,
+    ExpectedToolCall,
+    MetricSpec,
+    ResolvedSample,
+    Sample,
+    SampleSource,
+    Script,
+    Suite,
+    SuiteFile,
+    TaskKind,
+    Threshold,
+    ToolSpec,
+)
+from .trace import Message, Role, ToolCall, Trace, Turn, Usage
+
+__all__ = [
+    "SCHEMA_VERSION", "BackendConfig", "BackendRef", "ExpectedToolCall", "LatencySummary", "Message",
+    "MetricRef", "MetricSpec", "MetricSummary", "ResolvedSample", "Role", "RunManifest", "RunSettings",
+    "RunSummary", "Sample", "SampleResult", "SampleSource", "Score", "Script", "Suite", "SuiteFile",
+    "SuiteRef", "TaskKind", "Threshold", "ThresholdResult", "ToolCall", "ToolSpec", "Trace", "Turn",
+    "Usage",
+]

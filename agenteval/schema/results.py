@@ -1,0 +1,171 @@
+"""What goes into a run folder: per-sample results, the manifest and the summary."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from .suite import MetricSpec
+from .trace import Trace, Usage
+
+SCHEMA_VERSION = "1"
+
+
+class Score(BaseModel):
+    """One metric's verdict on one answer. `value is None` means unmeasured (see `error`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: float | None = None
+    """The score, usually in [0, 1]; None when unmeasured."""
+    passed: bool | None = None
+    """Whether the answer passes this metric; None when the metric has no pass rule or is unmeasured."""
+    reason: str = ""
+    """A short human explanation."""
+    error: str | None = None
+    """Why the score is unmeasured (the metric failed or lacked what it needs)."""
+
+    @property
+    def measured(self) -> bool:
+        return self.value is not None
+
+
+class SampleResult(BaseModel):
+    """One line of `samples.jsonl`: one sample x repeat, with its trace and scores."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sample_id: str
+    repeat: int = 0
+    sample_hash: str
+    input: str
+    """The rendered last user message (the whole request is in `trace.messages`)."""
+    output: str | None = None
+    expected: JsonValue = None
+    trace: Trace | None = None
+    scores: dict[str, Score] = Field(default_factory=dict)
+    error: str | None = None
+    """Why the backend call failed; the sample is then unmeasured on every metric."""
+    attempts: int = 1
+    """Backend calls made (1 + retries)."""
+    latency_s: float | None = None
+    """Wall time of the backend call(s) in this run, including retries."""
+    usage: Usage = Field(default_factory=Usage)
+    cached: bool = False
+    """True when the answer came from the response cache (its latency is then not model latency)."""
+    tags: list[str] = Field(default_factory=list)
+
+
+class SuiteRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: str
+    path: str
+    content_hash: str
+    n_samples: int
+    sample_hashes: dict[str, str]
+    """sample id -> content hash, for comparing runs case by case."""
+
+
+class BackendRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    spec: str
+    options: dict[str, JsonValue] = Field(default_factory=dict)
+    """Options with secrets redacted."""
+
+
+class MetricRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    name: str
+    version: str
+    args: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class RunSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency: int
+    repeat: int
+    limit: int | None = None
+    shard: str | None = None
+    cache: bool = True
+
+
+class RunManifest(BaseModel):
+    """`manifest.json`: everything needed to know what a run was and to replay it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = SCHEMA_VERSION
+    run_id: str
+    suite: SuiteRef
+    backend: BackendRef
+    metrics: list[MetricRef]
+    judges: list[MetricRef] = Field(default_factory=list)
+    settings: RunSettings
+    agenteval_version: str
+    git_sha: str | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    started_at: str
+    """ISO 8601, UTC."""
+    finished_at: str | None = None
+    """ISO 8601, UTC; None while the run is unfinished (interrupted runs can be resumed)."""
+
+
+class MetricSummary(BaseModel):
+    """Aggregate of one metric over a run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mean: float | None
+    stderr: float | None
+    ci_low: float | None
+    ci_high: float | None
+    ci_method: str
+    """`wilson` for pass/fail (0/1) metrics, `bootstrap` otherwise, `none` when n < 2."""
+    n: int
+    """Measured values (with repeats: the number of sample means the CI is over)."""
+    n_unmeasured: int
+    pass_rate: float | None = None
+    """Share of measured scores with passed=True, when the metric has a pass rule."""
+
+
+class ThresholdResult(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float
+    """The bound."""
+    kind: str = "min"
+    """`min` (mean must be >= threshold) or `max` (mean must be <= threshold)."""
+    value: float | None
+    passed: bool
+
+
+class LatencySummary(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    p50: float | None
+    p95: float | None
+    n: int
+    """Samples counted: non-cached answers without a backend error."""
+
+
+class RunSummary(BaseModel):
+    """`summary.json`: the headline numbers of a run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = SCHEMA_VERSION
+    run_id: str
+    n_samples: int
+    """Result lines (samples x repeats)."""
+    n_errors: int
+    n_cached: int = 0
+    metrics: dict[str, MetricSummary]
+    thresholds: dict[str, ThresholdResult]
+    passed: bool
+    usage: Usage
+    latency: LatencySummary

@@ -1,0 +1,278 @@
+"""The suite file contract: what users write in `suites/*.yaml`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    JsonValue,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from .trace import Message, ToolCall
+
+TaskKind = Literal[
+    "classification", "ranking", "extraction", "generation", "rag", "tool_use", "forecasting"
+]
+
+
+class BackendConfig(BaseModel):
+    """Which backend answers, and its options (temperature, api_base, latency_ms, ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    spec: str
+    """A backend spec such as `stub:golden` or `litellm:openai/gpt-4o-mini`."""
+    options: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten(cls, data: Any) -> Any:
+        # `backend: {spec: ..., temperature: 0}` puts options beside the spec; accept both shapes.
+        if isinstance(data, str):
+            return {"spec": data}
+        if isinstance(data, dict) and "options" not in data:
+            opts = {k: v for k, v in data.items() if k != "spec"}
+            return {"spec": data.get("spec"), "options": opts}
+        return data
+
+
+class ToolSpec(BaseModel):
+    """A tool offered to the backend, with JSON Schema parameters."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    description: str = ""
+    parameters: dict[str, JsonValue] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}}
+    )
+
+
+class MetricSpec(BaseModel):
+    """A metric as a suite names it: `exact_match`, or `{fuzzy_match: {threshold: 0.85, id: fz}}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    """Registered metric name."""
+    id: str
+    """Summary key; defaults to the name."""
+    args: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_short_forms(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"name": data, "id": data}
+        if isinstance(data, dict) and "name" not in data:
+            if len(data) != 1:
+                raise ValueError("a metric is a name, or a mapping of one name to its arguments")
+            ((name, args),) = data.items()
+            if args is None:
+                args = {}
+            if not isinstance(args, dict):
+                raise ValueError(f"the arguments of metric {name!r} must be a mapping")
+            args = dict(args)
+            mid = args.pop("id", None) or str(name)
+            return {"name": name, "id": mid, "args": args}
+        if isinstance(data, dict) and "id" not in data:
+            return {**data, "id": data["name"]}
+        return data
+
+
+class Threshold(BaseModel):
+    """A bound on a metric's mean: `0.8` is a minimum; `{max: 2.0}` an upper bound."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_number(cls, data: Any) -> Any:
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            return {"min": float(data)}
+        return data
+
+
+class ExpectedToolCall(BaseModel):
+    """One step of an expected trajectory."""
+
+    model_config = ConfigDict(extra="allow")
+
+    tool: str
+    args: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Script(BaseModel):
+    """What `stub:scripted` answers for a sample."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    output: str = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    turns: list[str] | None = None
+    """Answers per user turn, for multi-turn samples."""
+
+
+class Sample(BaseModel):
+    """One case of a suite."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None
+    """Stable id; defaults to a prefix of the content hash."""
+    vars: dict[str, JsonValue] = Field(default_factory=dict)
+    """Variables for the suite's `prompt` template."""
+    input: str | None = None
+    """The user message, when there is no template."""
+    messages: list[Message] | None = None
+    """A whole conversation; the model answers after the last message."""
+    turns: list[str] | None = None
+    """Several user turns; the backend answers each in turn, seeing its own earlier answers."""
+    expected: JsonValue = None
+    """The expected answer, or a list of acceptable answers."""
+    expected_trajectory: list[ExpectedToolCall] | None = None
+    tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    script: Script | None = None
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _id_to_str(cls, v: Any) -> Any:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return str(v)
+        return v
+
+    @model_validator(mode="after")
+    def _one_input(self) -> Sample:
+        given = [n for n in ("input", "messages", "turns") if getattr(self, n) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give only one of input, messages, turns (got {', '.join(given)})")
+        return self
+
+    @property
+    def acceptable(self) -> list[JsonValue]:
+        """The acceptable answers: `expected` itself, or each item of it when it is a list."""
+        if self.expected is None:
+            return []
+        if isinstance(self.expected, list):
+            return list(self.expected)
+        return [self.expected]
+
+
+class SampleSource(BaseModel):
+    """Samples read from a data file or a local Hugging Face dataset, with a field mapping."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str | None = None
+    """A .jsonl, .json, .csv or .parquet file, relative to the suite file."""
+    dataset: str | None = None
+    """A local Hugging Face dataset: a folder from `save_to_disk`, or data files for `load_dataset`."""
+    split: str | None = None
+    """Split of a dataset (default: the only one, else `train`)."""
+    fields: dict[str, str] = Field(default_factory=dict)
+    """Sample field -> column name, e.g. `{input: question, expected: answer}`."""
+    input_field: str | None = None
+    expected_field: str | None = None
+    id_field: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    """Tags added to every sample from this source."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SampleSource:
+        if (self.file is None) == (self.dataset is None):
+            raise ValueError("a sample source needs exactly one of `file` or `dataset`")
+        return self
+
+    def mapping(self) -> dict[str, str]:
+        m = dict(self.fields)
+        for field, col in (("input", self.input_field), ("expected", self.expected_field),
+                           ("id", self.id_field)):
+            if col is not None:
+                m[field] = col
+        return m
+
+
+def _sample_kind(v: Any) -> str:
+    if isinstance(v, dict) and ("file" in v or "dataset" in v):
+        return "source"
+    if isinstance(v, SampleSource):
+        return "source"
+    return "sample"
+
+
+SampleItem = Annotated[
+    Annotated[Sample, Tag("sample")] | Annotated[SampleSource, Tag("source")],
+    Discriminator(_sample_kind),
+]
+"""An inline sample, or a source of samples (`file:` / `dataset:`)."""
+
+
+class SuiteFile(BaseModel):
+    """A suite as written on disk (samples not yet expanded from their files)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    version: str = "1"
+    description: str = ""
+    task: TaskKind | None = None
+    backend: BackendConfig | None = None
+    system: str | None = None
+    prompt: str | None = None
+    """Sandboxed Jinja2 template over each sample's vars (and `input`)."""
+    tools: list[ToolSpec] = Field(default_factory=list)
+    output_schema: dict[str, JsonValue] | None = None
+    """JSON Schema the answer must satisfy (used by the json_schema metric)."""
+    metrics: list[MetricSpec] = Field(default_factory=lambda: [MetricSpec.model_validate("exact_match")])
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    samples: list[SampleItem] = Field(default_factory=list)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_to_str(cls, v: Any) -> Any:
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return str(v)
+        return v
+
+
+class ResolvedSample(Sample):
+    """A sample after loading: it has an id, a content hash and the place it came from."""
+
+    id: str
+    hash: str
+    """sha256 over the sample's content (everything but id, tags and metadata)."""
+    origin: str
+    """`file:line` where the sample was defined."""
+
+
+class Suite(BaseModel):
+    """A loaded suite: the file's settings plus every sample expanded and hashed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str
+    name: str
+    version: str
+    description: str = ""
+    task: TaskKind | None = None
+    backend: BackendConfig | None = None
+    system: str | None = None
+    prompt: str | None = None
+    tools: list[ToolSpec] = Field(default_factory=list)
+    output_schema: dict[str, JsonValue] | None = None
+    metrics: list[MetricSpec]
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    samples: list[ResolvedSample]
+    content_hash: str
+    """sha256 over the suite's settings and every sample hash."""

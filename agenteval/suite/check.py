@@ -1,0 +1,24 @@
+"""Checks a loaded suite without calling anything: metrics build, templates render."""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from ..metrics.factory import build_metric
+from ..schema import Suite
+from .loader import metric_line
+from .templating import render_messages
+
+__all__ = ["check_suite"]
+
+
+def check_suite(suite: Suite) -> None:
+    """Raise ConfigError (with file:line) for an unknown/misconfigured metric or a prompt that fails."""
+    for i, spec in enumerate(suite.metrics):
+        try:
+            build_metric(spec)
+        except ConfigError as exc:
+            exc.file, exc.line = suite.path, metric_line(suite.path, i)
+            exc.args = (exc.format(),)
+            raise
+    for sample in suite.samples:
+        render_messages(suite, sample)

@@ -1,0 +1,181 @@
+"""Loading and validating suite files: YAML/JSON -> SuiteFile -> Suite with every sample resolved."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ConfigError
+from ..registry import did_you_mean
+from ..schema import ResolvedSample, Sample, SampleSource, Suite, SuiteFile
+from .datafiles import iter_rows
+from .yaml_lines import LineMap, load_yaml_with_lines
+
+__all__ = ["load_suite", "sample_hash", "canonical_json"]
+
+_TAGS = {"sample", "source"}  # discriminator tags pydantic puts into error locations
+_SAMPLE_FIELDS = set(Sample.model_fields)
+_HASHED_FIELDS = {"vars", "input", "messages", "turns", "expected", "expected_trajectory", "script"}
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def sample_hash(sample: Sample) -> str:
+    """sha256 of what the sample asks and expects (id, tags and metadata excluded)."""
+    content = sample.model_dump(mode="json", include=_HASHED_FIELDS, exclude_none=True)
+    return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for i, p in enumerate(loc):
+        if isinstance(p, str) and p in _TAGS and i > 0 and isinstance(loc[i - 1], int):
+            continue
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts)
+
+
+def _hint(err: Any, model: type[BaseModel]) -> str | None:
+    kind = err["type"]
+    if kind == "missing":
+        return "this field is required"
+    if kind == "extra_forbidden":
+        name = str(err["loc"][-1])
+        known = list(model.model_fields)
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and p in _TAGS)]
+        if len(loc) >= 3 and loc[0] == "samples":
+            known = list(Sample.model_fields) + list(SampleSource.model_fields)
+        return did_you_mean(name, known)
+    return None
+
+
+def _raise_validation(exc: ValidationError, file: str, lines: LineMap | None, model: type[BaseModel],
+                      line: int | None = None, prefix: str = "") -> None:
+    errors = exc.errors()
+    err = errors[0]
+    loc = tuple(err["loc"])
+    if lines is not None:
+        line = lines.line_for(loc) or line
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    msg = err["msg"]
+    if err["type"] not in ("missing", "extra_forbidden") and "input" in err:
+        got = repr(err["input"])
+        msg += f", got {got[:60]}"
+    raise ConfigError(msg + more, file=file, line=line, field=prefix + _field_name(loc),
+                      hint=_hint(err, model)) from None
+
+
+def _resolve_source(path: Path, source: SampleSource, line: int | None) -> list[tuple[Sample, str]]:
+    mapping = source.mapping()
+    unknown = [f for f in mapping if f not in _SAMPLE_FIELDS]
+    if unknown:
+        raise ConfigError(f"unknown sample field {unknown[0]!r} in the field mapping", file=str(path),
+                          line=line, field="fields", hint=did_you_mean(unknown[0], sorted(_SAMPLE_FIELDS)))
+    column_to_field = {col: f for f, col in mapping.items()}
+    data_path, rows = iter_rows(path, source, line=line)
+    out: list[tuple[Sample, str]] = []
+    for rowline, row in rows:
+        missing = [col for col in mapping.values() if col not in row]
+        if missing:
+            raise ConfigError(f"row has no column {missing[0]!r}", file=str(data_path), line=rowline,
+                              field=missing[0], hint="columns: " + ", ".join(map(str, row)))
+        fields: dict[str, Any] = {}
+        variables: dict[str, Any] = {}
+        for col, value in row.items():
+            target = column_to_field.get(col)
+            if target is None and col in _SAMPLE_FIELDS and col not in mapping:
+                target = col
+            if target is None:
+                variables[str(col)] = value
+            elif target == "vars" and isinstance(value, dict):
+                variables.update(value)
+            else:
+                fields[target] = value
+        if variables:
+            fields["vars"] = {**variables, **fields.get("vars", {})}
+        if source.tags:
+            fields["tags"] = list(fields.get("tags") or []) + source.tags
+        try:
+            sample = Sample.model_validate(fields)
+        except ValidationError as exc:
+            _raise_validation(exc, str(data_path), None, Sample, line=rowline)
+            raise  # unreachable
+        out.append((sample, f"{data_path}:{rowline}"))
+    return out
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Load, validate and expand a suite file. Every problem is a ConfigError naming file:line."""
+    p = Path(path)
+    file = str(p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("suite file not found", file=file) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read suite file: {exc}", file=file) from None
+    data, lines = load_yaml_with_lines(text, file)
+    if not isinstance(data, dict):
+        raise ConfigError("a suite file must be a mapping with at least `name` and `samples`", file=file,
+                          line=1)
+    try:
+        sf = SuiteFile.model_validate(data)
+    except ValidationError as exc:
+        _raise_validation(exc, file, lines, SuiteFile)
+        raise  # unreachable
+
+    resolved: list[ResolvedSample] = []
+    seen: dict[str, str] = {}
+    for i, item in enumerate(sf.samples):
+        line = lines.line_for(("samples", i))
+        pairs = (_resolve_source(p, item, line) if isinstance(item, SampleSource)
+                 else [(item, f"{file}:{line}")])
+        for sample, origin in pairs:
+            h = sample_hash(sample)
+            sid = sample.id if sample.id is not None else h[:12]
+            if sid in seen:
+                o_file, _, o_line = origin.rpartition(":")
+                raise ConfigError(f"duplicate sample id {sid!r} (first defined at {seen[sid]})",
+                                  file=o_file, line=int(o_line) if o_line.isdigit() else None, field="id",
+                                  hint="sample ids must be unique; they pair results across runs")
+            seen[sid] = origin
+            resolved.append(ResolvedSample(**{**sample.model_dump(), "id": sid}, hash=h, origin=origin))
+
+    ids = [m.id for m in sf.metrics]
+    for i, m in enumerate(sf.metrics):
+        if ids.count(m.id) > 1:
+            raise ConfigError(f"metric id {m.id!r} is used twice", file=file,
+                              line=lines.line_for(("metrics", i)), field="metrics",
+                              hint="give one of them `id: <other name>`")
+    for key in sf.thresholds:
+        if key not in ids:
+            raise ConfigError(f"threshold for unknown metric {key!r}", file=file,
+                              line=lines.line_for(("thresholds", key)), field=f"thresholds.{key}",
+                              hint=did_you_mean(key, ids))
+
+    settings = sf.model_dump(mode="json", exclude={"samples", "description", "backend"})
+    digest = hashlib.sha256(canonical_json(settings).encode())
+    for s in resolved:
+        digest.update(f"\n{s.id}={s.hash}".encode())
+    return Suite(path=file, name=sf.name, version=sf.version, description=sf.description, task=sf.task,
+                 backend=sf.backend, system=sf.system, prompt=sf.prompt, tools=sf.tools,
+                 output_schema=sf.output_schema, metrics=sf.metrics, thresholds=sf.thresholds,
+                 samples=resolved, content_hash=digest.hexdigest())
+
+
+def metric_line(suite_path: str, index: int) -> int | None:
+    """Line of the index-th metric of a suite file (for errors found after loading)."""
+    try:
+        _, lines = load_yaml_with_lines(Path(suite_path).read_text(encoding="utf-8"), suite_path)
+    except (OSError, ConfigError):
+        return None
+    return lines.line_for(("metrics", index))
