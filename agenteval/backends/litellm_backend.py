@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr, ValidationError
 
 from ..errors import BackendError, ConfigError
 from ..schema import Message, ToolCall, Trace, Usage
@@ -44,7 +44,8 @@ class LiteLLMOptions(BaseModel):
     """Per-call timeout in seconds."""
     api_base: str | None = None
     """Base URL of an OpenAI-compatible server, e.g. `http://127.0.0.1:8000/v1`."""
-    api_key: str | None = None
+    api_key: SecretStr | None = None
+    """Kept out of reprs and logs."""
     stop: str | list[str] | None = None
 
     def extra_params(self) -> dict[str, Any]:
@@ -102,9 +103,11 @@ class LiteLLMBackend:
         seed = request.seed if request.seed is not None else o.seed
         for name, value in (("temperature", o.temperature), ("max_tokens", o.max_tokens),
                             ("top_p", o.top_p), ("seed", seed), ("stop", o.stop),
-                            ("api_base", o.api_base), ("api_key", o.api_key)):
+                            ("api_base", o.api_base)):
             if value is not None:
                 params[name] = value
+        if o.api_key is not None:
+            params["api_key"] = o.api_key.get_secret_value()
         return params
 
     async def call(self, request: BackendRequest) -> Trace:

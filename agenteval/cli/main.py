@@ -40,7 +40,8 @@ _register()
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        cli.main(args=argv, prog_name="agenteval", standalone_mode=False)
+        # With standalone_mode=False click returns the code of a `click.exceptions.Exit`.
+        rc = cli.main(args=argv, prog_name="agenteval", standalone_mode=False)
     except ConfigError as exc:
         click.echo(f"error: {exc}", err=True)
         return 2
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    return 0
+    return rc if isinstance(rc, int) else 0
 
 
 def entry() -> None:

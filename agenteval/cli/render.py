@@ -17,7 +17,7 @@ def fmt(x: float | None, digits: int = 3) -> str:
 
 def print_summary(summary: RunSummary, manifest: RunManifest, run_dir: RunDir,
                   console: Console | None = None) -> None:
-    console = console or Console(highlight=False, soft_wrap=True)
+    console = console or _console()
     table = Table(title=f"{manifest.suite.name} v{manifest.suite.version} · {manifest.backend.spec}",
                   title_justify="left")
     for col, just in (("metric", "left"), ("mean", "right"), ("95% CI", "right"), ("n", "right"),
@@ -43,3 +43,9 @@ def print_summary(summary: RunSummary, manifest: RunManifest, run_dir: RunDir,
     )
     verdict = "[green]PASSED[/green]" if summary.passed else "[red]FAILED[/red]"
     console.print(f"{verdict}  run {manifest.run_id}  →  {run_dir.path}")
+
+
+def _console() -> Console:
+    probe = Console()
+    # Pipes and CI logs get a wide table instead of rich's 80-column default.
+    return Console(highlight=False, width=None if probe.is_terminal else 120)

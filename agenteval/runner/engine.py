@@ -229,7 +229,7 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
     samples = select_samples(suite, opts.limit, opts.shard)
 
     spec = opts.backend_spec or (suite.backend.spec if suite.backend else None)
-    if spec is None:
+    if spec is None and not opts.resume:
         raise ConfigError("no backend: the suite names none and --backend was not given",
                           file=suite.path, field="backend", hint="e.g. --backend stub:golden")
     options: dict[str, JsonValue] = dict(suite.backend.options) if suite.backend else {}
@@ -246,11 +246,15 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
                               "(content hash differs)", file=suite.path,
                               hint="resume with the suite file as it was, or start a new run")
         spec = manifest.backend.spec
+        if opts.backend_spec and opts.backend_spec != spec:
+            raise ConfigError(f"run {manifest.run_id} used backend {spec}, not {opts.backend_spec}",
+                              field="--backend", hint="drop --backend when resuming")
         options = {**_unredacted(manifest, options), **opts.backend_options}
         run_dir.repair()
         done = {(r.sample_id, r.repeat) for r in run_dir.iter_results()}
         manifest = manifest.model_copy(update={"finished_at": None})
     else:
+        assert spec is not None
         run_dir = RunDir.create(opts.results_root, new_run_id(suite.name))
         manifest = RunManifest(
             run_id=run_dir.run_id,

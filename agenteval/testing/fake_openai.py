@@ -100,7 +100,7 @@ class FakeOpenAIServer:
 
     # -- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> FakeOpenAIServer:
+    def start(self) -> Self:
         """Bind and serve in a daemon thread. Idempotent."""
         if self._server is not None:
             return self

@@ -1,0 +1,40 @@
+# agenteval developer entry points. `make test` and `make demo` work on a fresh machine: they create
+# .venv and install what they need when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+export LITELLM_LOCAL_MODEL_COST_MAP := True
+export NO_GCE_CHECK := true
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: venv test demo lint typecheck clean
+
+# The CPU build of torch goes in first: with no torch installed, sentence-transformers would pull a
+# multi-GB CUDA build. The [local] extra compiles llama-cpp-python once (a few minutes).
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q torch==2.13.0 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import torch, sys; sys.exit(0 if torch.__version__.startswith('2.13.0') else 1)"
+	$(PIP) install -q -e '.[dev,embeddings,local]' 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import agenteval, litellm, llama_cpp, torch; assert not torch.cuda.is_available() or True"
+	touch $@
+
+venv: $(VENV)/.installed
+
+test: venv
+	$(PY) -m pytest -q
+
+demo: venv
+	$(PY) -m agenteval.demo
+
+lint: venv
+	$(VENV)/bin/ruff check agenteval tests
+
+typecheck: venv
+	$(VENV)/bin/mypy --strict agenteval
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache
