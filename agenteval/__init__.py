@@ -11,7 +11,7 @@ from .errors import AgentEvalError, BackendError, ConfigError, JudgeError, Regre
 from .schema import Message, ResolvedSample, Sample, SampleResult, Score, Suite, ToolCall, Trace, Usage
 
 if TYPE_CHECKING:
-    from .runner import RunOptions, RunOutcome
+    from .runner import RunOutcome
 
 __all__ = [
     "AgentEvalError", "BackendError", "ConfigError", "JudgeError", "Message", "RegressionError",

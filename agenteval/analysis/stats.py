@@ -44,7 +44,7 @@ def mean_ci(values: Sequence[float]) -> tuple[float, float | None, float | None,
     var = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
     stderr = math.sqrt(var / n)
     if all(v in (0.0, 1.0) for v in values):
-        low, high = wilson_interval(int(round(math.fsum(values))), n)
+        low, high = wilson_interval(round(math.fsum(values)), n)
         return mean, stderr, low, high, "wilson"
     if var == 0:
         return mean, stderr, mean, mean, "bootstrap"

@@ -69,6 +69,11 @@ def _litellm() -> ModuleType:
                           hint=_INSTALL_HINT) from e
     litellm.suppress_debug_info = True
     litellm.telemetry = False
+    # litellm logs pricing notes and retries as warnings on stderr; agenteval reports errors itself.
+    import logging
+
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     _configured = litellm
     return litellm
 
@@ -162,7 +167,7 @@ def _trace(resp: Any, request: BackendRequest, latency: float, litellm: ModuleTy
     usage = getattr(resp, "usage", None)
     try:
         cost: float | None = float(litellm.completion_cost(completion_response=resp))
-    except Exception:  # noqa: BLE001 - an unpriced model has no cost, not a failed call
+    except Exception:
         cost = None
     return Trace(
         output=output,

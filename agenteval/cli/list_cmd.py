@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from rich.console import Console
@@ -62,7 +63,7 @@ def list_cmd(what: str, results: str | None, as_json: bool) -> None:
 
         root = results_root(results)
         runs = sorted((root / "runs").glob("*/manifest.json")) if (root / "runs").is_dir() else []
-        rows2 = []
+        rows2: list[dict[str, Any]] = []
         for mpath in runs:
             rd = RunDir(mpath.parent)
             try:
@@ -81,8 +82,7 @@ def list_cmd(what: str, results: str | None, as_json: bool) -> None:
             return
         t = Table("run", "suite", "backend", "started", "status", "samples", "metrics")
         for r in rows2:
-            metrics = r.get("metrics") or {}
-            assert isinstance(metrics, dict)
+            metrics: dict[str, float | None] = r.get("metrics") or {}
             t.add_row(str(r["run_id"]), str(r.get("suite", "")), str(r.get("backend", "")),
                       str(r.get("started_at", "")), str(r["status"]), str(r.get("samples") or ""),
                       " ".join(f"{k}={fmt(v)}" for k, v in metrics.items()))

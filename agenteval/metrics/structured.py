@@ -246,7 +246,7 @@ class JsonFieldMatch(MetricBase):
             a, b = a.strip(), b.strip()
             return a.casefold() == b.casefold() if self.ignore_case else a == b
         if isinstance(a, list) and isinstance(b, list):
-            return len(a) == len(b) and all(self._equal(x, y) for x, y in zip(a, b))
+            return len(a) == len(b) and all(self._equal(x, y) for x, y in zip(a, b, strict=False))
         if isinstance(a, dict) and isinstance(b, dict):
             return a.keys() == b.keys() and all(self._equal(a[k], b[k]) for k in a)
         return a is None and b is None

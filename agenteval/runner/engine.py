@@ -262,7 +262,7 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
                            content_hash=suite.content_hash, n_samples=len(suite.samples),
                            sample_hashes={s.id: s.hash for s in suite.samples}),
             backend=BackendRef(spec=spec, options=redact(options)),
-            metrics=[metric_ref(s, m) for s, (_, m) in zip(suite.metrics, metrics)],
+            metrics=[metric_ref(s, m) for s, (_, m) in zip(suite.metrics, metrics, strict=False)],
             settings=RunSettings(concurrency=opts.concurrency, repeat=opts.repeat, limit=opts.limit,
                                  shard=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None,
                                  cache=opts.use_cache),

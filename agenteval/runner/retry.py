@@ -28,7 +28,8 @@ class RetryPolicy:
     def delay(self, retry: int, error: BackendError, rng: random.Random) -> float:
         if error.retry_after_s is not None:
             return min(max(0.0, error.retry_after_s), self.max_retry_after_s)
-        return min(self.max_delay_s, self.base_delay_s * (2 ** retry)) * rng.uniform(0.5, 1.0)
+        backoff: float = min(self.max_delay_s, self.base_delay_s * (2.0 ** retry))
+        return backoff * rng.uniform(0.5, 1.0)
 
 
 async def with_retries(call: Callable[[], Awaitable[T]], policy: RetryPolicy,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from .suite import MetricSpec
 from .trace import Trace, Usage
 
 SCHEMA_VERSION = "1"

@@ -43,6 +43,10 @@ class BackendConfig(BaseModel):
         return data
 
 
+def _empty_object_schema() -> dict[str, JsonValue]:
+    return {"type": "object", "properties": {}}
+
+
 class ToolSpec(BaseModel):
     """A tool offered to the backend, with JSON Schema parameters."""
 
@@ -50,9 +54,7 @@ class ToolSpec(BaseModel):
 
     name: str
     description: str = ""
-    parameters: dict[str, JsonValue] = Field(
-        default_factory=lambda: {"type": "object", "properties": {}}
-    )
+    parameters: dict[str, JsonValue] = Field(default_factory=_empty_object_schema)
 
 
 class MetricSpec(BaseModel):

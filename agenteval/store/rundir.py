@@ -12,7 +12,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO, TypeVar
 
@@ -31,7 +31,7 @@ SUMMARY = "summary.json"
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def results_root(option: str | os.PathLike[str] | None) -> Path:
@@ -40,7 +40,7 @@ def results_root(option: str | os.PathLike[str] | None) -> Path:
 
 
 def new_run_id(suite_name: str) -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in suite_name)[:40].strip("-") or "run"
     return f"{stamp}-{safe}-{secrets.token_hex(3)}"
 

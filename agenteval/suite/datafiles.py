@@ -83,8 +83,7 @@ def _parquet(path: Path) -> Iterator[Row]:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise ConfigError(f"cannot read Parquet file: {exc}", file=str(path)) from None
-    for i, row in enumerate(table.to_pylist(), start=1):
-        yield i, row
+    yield from enumerate(table.to_pylist(), start=1)
 
 
 def _hf_dataset(path: Path, split: str | None, where: str) -> Iterator[Row]:

@@ -24,12 +24,12 @@ class LineMap:
         best: int | None = self._lines.get(())
         path: Path = ()
         for part in loc:
-            cand = path + (part,)
+            cand = (*path, part)
             if cand in self._lines:
                 path = cand
                 best = self._lines[cand]
-            elif isinstance(part, str) and part.isdigit() and path + (int(part),) in self._lines:
-                path = path + (int(part),)
+            elif isinstance(part, str) and part.isdigit() and (*path, int(part)) in self._lines:
+                path = (*path, int(part))
                 best = self._lines[path]
         return best
 
@@ -40,11 +40,11 @@ def _walk(node: yaml.Node, path: Path, out: dict[Path, int]) -> None:
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             # Point a missing/invalid value at its key's line, then refine by the value node.
-            _walk(value_node, path + (key,), out)
-            out[path + (key,)] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), out)
+            out[(*path, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, path + (i,), out)
+            _walk(item, (*path, i), out)
 
 
 def load_yaml_with_lines(text: str, file: str) -> tuple[Any, LineMap]:

@@ -40,7 +40,7 @@ def test_golden_scores_one_and_writes_the_run_folder(tmp_path: Path) -> None:
     files = sorted(p.name for p in out.run_dir.path.iterdir())
     assert files == ["manifest.json", "samples.jsonl", "summary.json"]
     man = json.loads((out.run_dir.path / "manifest.json").read_text())
-    assert list(man)[0] == "schema_version"
+    assert next(iter(man)) == "schema_version"
     assert man["suite"]["content_hash"] == qa().content_hash
     assert set(man["suite"]["sample_hashes"]) == {s.id for s in qa().samples}
     assert man["finished_at"] and man["started_at"].endswith("Z")

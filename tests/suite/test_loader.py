@@ -43,7 +43,7 @@ samples:
     tags: [rows]
 """)
     suite = load_suite(p)
-    assert [s.id for s in suite.samples][0] == "inline"
+    assert next(s.id for s in suite.samples) == "inline"
     row2 = suite.samples[2]
     assert row2.acceptable == ["6", "six"]
     assert row2.vars == {"q": "3+3?", "topic": "math"}
