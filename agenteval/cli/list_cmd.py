@@ -47,7 +47,7 @@ def list_cmd(what: str, results: str | None, as_json: bool) -> None:
             cls = registry.metrics.get(name)
             doc = (getattr(cls, "__doc__", "") or "").strip().splitlines()
             fields = getattr(cls, "model_fields", {})
-            args = ", ".join(f"{k}={v.default!r}" if not v.is_required() else k
+            args = ", ".join(f"{v.alias or k}={v.default!r}" if not v.is_required() else (v.alias or k)
                              for k, v in fields.items())
             items.append({"name": name, "version": str(getattr(cls, "version", "1")),
                           "summary": doc[0] if doc else "", "args": args})
