@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import JsonValue
 
 from ..schema import Message, ResolvedSample, ToolSpec, Trace
 
-__all__ = ["Backend", "BackendRequest", "BackendFactory", "SECRET_MARKERS", "redact"]
+__all__ = ["Backend", "BackendRequest", "ToolExecutor", "BackendFactory", "SECRET_MARKERS", "redact"]
+
+
+class ToolExecutor(Protocol):
+    """Runs the suite's Python tools for one sample (see agenteval.tools.Toolbox)."""
+
+    names: list[str]
+
+    def call(self, name: str, args: dict[str, Any] | None = None, *, call_id: str | None = None,
+             **kwargs: Any) -> JsonValue: ...
 
 
 @dataclass(frozen=True)
@@ -24,6 +33,8 @@ class BackendRequest:
     seed: int | None = None
     turn: int = 0
     """Index of the user turn being answered (multi-turn samples)."""
+    toolbox: ToolExecutor | None = None
+    """The sample's stateful tools, when the suite has an environment; agents call `toolbox.call`."""
 
 
 @runtime_checkable

@@ -136,6 +136,11 @@ def _message_dict(m: Message) -> dict[str, Any]:
         d["name"] = m.name
     if m.tool_call_id is not None:
         d["tool_call_id"] = m.tool_call_id
+    if m.tool_calls:
+        d["content"] = m.content or None
+        d["tool_calls"] = [{"id": tc.id or f"call_{i}", "type": "function",
+                            "function": {"name": tc.tool, "arguments": json.dumps(tc.args)}}
+                           for i, tc in enumerate(m.tool_calls)]
     return d
 
 
@@ -171,7 +176,7 @@ def _trace(resp: Any, request: BackendRequest, latency: float, litellm: ModuleTy
         cost = None
     return Trace(
         output=output,
-        messages=[*request.messages, Message(role="assistant", content=output)],
+        messages=[*request.messages, Message(role="assistant", content=output, tool_calls=calls or None)],
         tool_calls=calls,
         usage=Usage(input_tokens=getattr(usage, "prompt_tokens", None),
                     output_tokens=getattr(usage, "completion_tokens", None),

@@ -3,7 +3,8 @@
 The function may be sync or async. It is called with the conversation as a list of
 `{"role", "content"}` dicts, plus any of these keyword arguments its signature names:
 `tools` (list of tool dicts), `sample` (the ResolvedSample), `options` (the backend options dict),
-`turn` (user-turn index). It returns a string (the answer), a dict `{"output": str, "tool_calls":
+`turn` (user-turn index), `toolbox` (the suite's stateful tools: `toolbox.call(name, args)`; calls made
+through it are recorded in the trace). It returns a string (the answer), a dict `{"output": str, "tool_calls":
 [{"tool", "args"}], "usage": {...}}`, or a `Trace`. Exceptions become non-retryable BackendErrors,
 except `BackendError` itself, which passes through with its own `retryable`.
 """
@@ -11,9 +12,7 @@ except `BackendError` itself, which passes through with its own `retryable`.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,29 +20,19 @@ from typing import Any
 from pydantic import JsonValue, ValidationError
 
 from ..errors import BackendError, ConfigError
+from ..pyref import resolve_pyref
 from ..schema import Message, Trace
 from .base import Backend, BackendRequest
 
 __all__ = ["PythonBackend", "create"]
 
-_KWARGS = ("tools", "sample", "options", "turn")
+_KWARGS = ("tools", "sample", "options", "turn", "toolbox")
 
 
 def _resolve(target: str) -> Callable[..., Any]:
-    module_name, sep, func_name = target.rpartition(":")
-    if not sep or not module_name or not func_name:
-        raise ConfigError(f"python backend target {target!r} is not module:function", field="backend",
-                          hint="e.g. python:my_agent:answer (module importable from the working folder)")
-    if "" not in sys.path and "." not in sys.path:
-        sys.path.insert(0, "")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"cannot import module {module_name!r}: {exc}", field="backend",
-                          hint="run from the folder that holds it, or set PYTHONPATH") from None
-    fn = getattr(module, func_name, None)
+    fn = resolve_pyref(target, field="backend")
     if not callable(fn):
-        raise ConfigError(f"module {module_name!r} has no function {func_name!r}", field="backend")
+        raise ConfigError(f"{target!r} is not a function", field="backend")
     return fn  # type: ignore[no-any-return]
 
 
@@ -61,7 +50,7 @@ class PythonBackend:
         messages = [m.model_dump(exclude_none=True) for m in request.messages]
         available: dict[str, Any] = {
             "tools": [t.model_dump() for t in request.tools], "sample": request.sample,
-            "options": self.options, "turn": request.turn,
+            "options": self.options, "turn": request.turn, "toolbox": request.toolbox,
         }
         kwargs = {k: available[k] for k in self._kwargs}
         started = time.perf_counter()

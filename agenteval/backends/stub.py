@@ -1,5 +1,8 @@
 """Local stub backends for demos, CI and fault tests: `stub:echo`, `stub:golden`, `stub:scripted`.
 
+golden and scripted answer with tool calls (the expected trajectory / the script's); when the request
+ends with tool results (the runner ran those calls against the suite's tools), they answer the text.
+
 Options: `latency_ms` (sleep per call), `fault_rate` (share of calls that fail with a retryable
 BackendError, drawn from a seeded RNG), `fault_status` (status of injected faults, default 503),
 `seed` (RNG seed).
@@ -69,6 +72,7 @@ class StubBackend:
         if self.mode == "echo":
             return next((m.content for m in reversed(request.messages) if m.role == "user"), ""), []
         sample = request.sample
+        after_tools = bool(request.messages) and request.messages[-1].role == "tool"
         if sample is None:
             raise BackendError(f"{self.spec} needs the sample", retryable=False)
         if self.mode == "golden":
@@ -80,7 +84,7 @@ class StubBackend:
             text = first if isinstance(first, str) else json.dumps(first, ensure_ascii=False)
             calls = [ToolCall(tool=step.tool, args=step.args, turn=request.turn)
                      for step in (sample.expected_trajectory or [])]
-            return text, calls
+            return text, [] if after_tools else calls
         script = sample.script
         if script is None:
             raise BackendError(f"sample {sample.id!r} has no `script` for stub:scripted", retryable=False)
@@ -90,7 +94,8 @@ class StubBackend:
                                    retryable=False)
             return script.turns[request.turn], []
         calls = [tc.model_copy(update={"turn": request.turn}) for tc in script.tool_calls]
-        return script.output, calls
+        # When the runner executed the scripted calls against the suite's tools, answer the final text.
+        return script.output, [] if after_tools else calls
 
     async def aclose(self) -> None:
         return None

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .. import registry
+from ..errors import ConfigError
 from ..store import results_root
 from .options import results_option
 from .render import fmt
@@ -44,7 +45,12 @@ def list_cmd(what: str, results: str | None, as_json: bool) -> None:
     elif what == "metrics":
         items = []
         for name in registry.metrics.names():
-            cls = registry.metrics.get(name)
+            try:
+                cls = registry.metrics.get(name)
+            except ConfigError as exc:  # a broken plugin is listed as such, never a crash
+                items.append({"name": name, "version": "?", "summary": f"unavailable: {exc.message}",
+                              "args": ""})
+                continue
             doc = (getattr(cls, "__doc__", "") or "").strip().splitlines()
             fields = getattr(cls, "model_fields", {})
             args = ", ".join(f"{v.alias or k}={v.default!r}" if not v.is_required() else (v.alias or k)

@@ -8,6 +8,7 @@ response cache and the retry policy), scores the answer with every metric, and a
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import subprocess
@@ -35,6 +36,7 @@ from ..schema import (
     Score,
     Suite,
     SuiteRef,
+    ToolCall,
     Trace,
     Turn,
     Usage,
@@ -42,6 +44,7 @@ from ..schema import (
 from ..store.rundir import RunDir, new_run_id, utc_now
 from ..suite.check import check_suite
 from ..suite.templating import render_messages, user_turns
+from ..tools import Toolbox, ToolboxFactory, ToolError
 from .cache import ResponseCache, cache_key
 from .progress import RunProgress
 from .retry import RetryPolicy, with_retries
@@ -112,8 +115,9 @@ class _Worker:
 
     def __init__(self, suite: Suite, backend: Backend, options: dict[str, JsonValue],
                  metrics: list[tuple[str, Metric]], cache: ResponseCache | None, policy: RetryPolicy,
-                 run_dir: RunDir, progress: RunProgress) -> None:
+                 run_dir: RunDir, progress: RunProgress, tools: ToolboxFactory) -> None:
         self.suite = suite
+        self.tools = tools
         self.backend = backend
         self.options = options
         self.metrics = metrics
@@ -126,10 +130,10 @@ class _Worker:
         self.base_seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
         self.n_new = 0
 
-    async def _ask(self, request: BackendRequest) -> tuple[Trace, int, bool]:
+    async def _ask(self, request: BackendRequest, *, use_cache: bool = True) -> tuple[Trace, int, bool]:
         """(trace, attempts, cached) for one backend request."""
         key = None
-        if self.cache is not None:
+        if self.cache is not None and use_cache:
             key = cache_key(self.backend.spec, self.options, request)
             hit = self.cache.get(key)
             if hit is not None:
@@ -139,37 +143,89 @@ class _Worker:
             self.cache.put(key, trace)
         return trace, attempts, False
 
+    async def _tool_rounds(self, request: BackendRequest, trace: Trace, toolbox: Toolbox) -> tuple[Trace, int]:
+        """Run a model's tool calls against the suite's tools and ask again, until it answers in text.
+
+        Only for backends that return tool calls without running them (plain models). An agent that ran
+        its tools through the toolbox (a python backend) is left alone. Returns the turn's combined trace.
+        """
+        recorded = toolbox.drain()
+        if recorded:  # the agent ran the tools itself
+            return (trace if trace.tool_calls else trace.model_copy(update={"tool_calls": recorded})), 0
+        steps, attempts = 0, 0
+        traces = [trace]
+        executed: list[ToolCall] = []
+        messages = list(request.messages)
+        max_steps = self.suite.environment.max_tool_steps if self.suite.environment else 8
+        while trace.tool_calls and all(tc.result is None for tc in trace.tool_calls) and steps < max_steps:
+            steps += 1
+            calls = [tc if tc.id else tc.model_copy(update={"id": f"call_{request.turn}_{steps}_{k}"})
+                     for k, tc in enumerate(trace.tool_calls)]
+            tool_messages: list[Message] = []
+            for tc in calls:
+                if tc.error is not None:  # unparsable arguments: tell the model, don't run the tool
+                    content = json.dumps({"error": tc.error})
+                    executed.append(tc)
+                else:
+                    try:
+                        content = json.dumps(toolbox.call(tc.tool, dict(tc.args), call_id=tc.id))
+                    except ToolError as exc:
+                        content = json.dumps({"error": str(exc)})
+                    executed.extend(toolbox.drain())
+                tool_messages.append(Message(role="tool", content=content, tool_call_id=tc.id, name=tc.tool))
+            messages = [*messages, Message(role="assistant", content=trace.output, tool_calls=calls),
+                        *tool_messages]
+            trace, n, _ = await self._ask(BackendRequest(
+                messages=messages, tools=request.tools, sample=request.sample, repeat=request.repeat,
+                seed=request.seed, turn=request.turn, toolbox=toolbox), use_cache=False)
+            attempts += n
+            traces.append(trace)
+        if not executed:
+            return trace, attempts
+        combined = _combine(traces, output=trace.output,
+                            messages=[*messages, Message(role="assistant", content=trace.output)],
+                            tool_calls=executed + list(trace.tool_calls))
+        return combined, attempts
+
     async def answer(self, sample: ResolvedSample, repeat: int) -> tuple[Trace, int, bool]:
-        """Run all user turns of a sample; returns the combined trace."""
+        """Run every user turn of a sample (and tool rounds, with an environment); one combined trace."""
         messages = render_messages(self.suite, sample)
-        turns = user_turns(self.suite, sample)
+        turns: list[str | None] = list(user_turns(self.suite, sample)) or [None]
         seed = None if self.base_seed is None else self.base_seed + repeat
-        if len(turns) <= 1:
-            return await self._ask(BackendRequest(messages=messages, tools=self.suite.tools, sample=sample,
-                                                  repeat=repeat, seed=seed))
+        toolbox = self.tools.new(sample) if self.tools.active else None
         total_attempts = 0
         all_cached = True
         per_turn: list[Turn] = []
         traces: list[Trace] = []
         for t, user in enumerate(turns):
-            if t > 0:
+            if t > 0 and user is not None:
                 messages = [*messages, Message(role="user", content=user)]
-            trace, attempts, cached = await self._ask(BackendRequest(
-                messages=messages, tools=self.suite.tools, sample=sample, repeat=repeat, seed=seed, turn=t))
+            if toolbox is not None:
+                toolbox.turn = t
+            request = BackendRequest(messages=messages, tools=self.suite.tools, sample=sample, repeat=repeat,
+                                     seed=seed, turn=t, toolbox=toolbox)
+            # Stateful tools make answers depend on more than the request: no cache then.
+            trace, attempts, cached = await self._ask(request, use_cache=toolbox is None)
+            if toolbox is not None:
+                trace, more = await self._tool_rounds(request, trace, toolbox)
+                attempts += more
             total_attempts += attempts
             all_cached = all_cached and cached
             traces.append(trace)
-            per_turn.append(Turn(user=user, output=trace.output, tool_calls=trace.tool_calls))
-            messages = [*messages, Message(role="assistant", content=trace.output)]
-        usage = Usage()
-        for tr in traces:
-            usage = usage.add(tr.usage)
-        latency = sum(tr.latency_s or 0.0 for tr in traces)
-        combined = Trace(output=traces[-1].output, messages=messages,
-                         tool_calls=[tc for tr in traces for tc in tr.tool_calls], turns=per_turn,
-                         usage=usage, latency_s=latency, model=traces[-1].model,
-                         finish_reason=traces[-1].finish_reason)
-        return combined, total_attempts, all_cached
+            per_turn.append(Turn(user=user or "", output=trace.output, tool_calls=trace.tool_calls))
+            last = trace.messages[-1] if trace.messages else None
+            if last is not None and last.role == "assistant" and len(trace.messages) > len(messages):
+                messages = list(trace.messages)
+            else:
+                messages = [*messages, Message(role="assistant", content=trace.output)]
+        state = toolbox.snapshot() if toolbox is not None else None
+        if len(traces) == 1:
+            only = traces[0]
+            return (only.model_copy(update={"state": state}) if toolbox is not None else only,
+                    total_attempts, all_cached)
+        combined = _combine(traces, output=traces[-1].output, messages=messages,
+                            tool_calls=[tc for tr in traces for tc in tr.tool_calls])
+        return combined.model_copy(update={"turns": per_turn, "state": state}), total_attempts, all_cached
 
     def score(self, sample: ResolvedSample, trace: Trace) -> dict[str, Score]:
         ctx = ScoreContext(sample=sample, trace=trace, suite=self.suite)
@@ -278,13 +334,21 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
     if opts.on_start is not None:
         opts.on_start(run_dir)
 
+    tools = ToolboxFactory(suite)  # imports the suite's Python tools now: errors before any call
     order = [(s.id, r) for s in samples for r in range(repeat)]
     todo = [(s, r) for s in samples for r in range(repeat) if (s.id, r) not in done]
+    if spec.startswith("python:"):
+        # python: agents are importable from the working folder and from the suite's folder.
+        import sys
+
+        folder = str(Path(suite.path).resolve().parent)
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
     backend = make_backend(spec, options)
     cache = ResponseCache(opts.results_root / "cache.sqlite") if opts.use_cache else None
     progress = RunProgress(len(order), description=suite.name, enabled=opts.progress)
     progress.done = len(order) - len(todo)
-    worker = _Worker(suite, backend, options, metrics, cache, opts.retry, run_dir, progress)
+    worker = _Worker(suite, backend, options, metrics, cache, opts.retry, run_dir, progress, tools)
     run_dir.open_for_append()
     try:
         with progress:
@@ -309,6 +373,16 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
     manifest = manifest.model_copy(update={"finished_at": utc_now()})
     run_dir.write_manifest(manifest)
     return RunOutcome(run_dir=run_dir, manifest=manifest, summary=summary, n_new=worker.n_new)
+
+
+def _combine(traces: list[Trace], *, output: str, messages: list[Message], tool_calls: list[ToolCall]) -> Trace:
+    """One trace from several backend calls: usage and latency summed, the last call's model."""
+    usage = Usage()
+    for tr in traces:
+        usage = usage.add(tr.usage)
+    return Trace(output=output, messages=messages, tool_calls=tool_calls, usage=usage,
+                 latency_s=sum(tr.latency_s or 0.0 for tr in traces), model=traces[-1].model,
+                 finish_reason=traces[-1].finish_reason)
 
 
 def _parse_shard(text: str | None) -> tuple[int, int] | None:

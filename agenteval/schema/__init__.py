@@ -16,6 +16,7 @@ from .results import (
 )
 from .suite import (
     BackendConfig,
+    EnvironmentSpec,
     ExpectedToolCall,
     MetricSpec,
     ResolvedSample,
@@ -31,7 +32,7 @@ from .suite import (
 from .trace import Message, Role, ToolCall, Trace, Turn, Usage
 
 __all__ = [
-    "SCHEMA_VERSION", "BackendConfig", "BackendRef", "ExpectedToolCall", "LatencySummary", "Message",
+    "SCHEMA_VERSION", "BackendConfig", "EnvironmentSpec", "BackendRef", "ExpectedToolCall", "LatencySummary", "Message",
     "MetricRef", "MetricSpec", "MetricSummary", "ResolvedSample", "Role", "RunManifest", "RunSettings",
     "RunSummary", "Sample", "SampleResult", "SampleSource", "Score", "Script", "Suite", "SuiteFile",
     "SuiteRef", "TaskKind", "Threshold", "ThresholdResult", "ToolCall", "ToolSpec", "Trace", "Turn",

@@ -55,6 +55,10 @@ class ToolSpec(BaseModel):
     name: str
     description: str = ""
     parameters: dict[str, JsonValue] = Field(default_factory=_empty_object_schema)
+    impl: str | None = None
+    """`python:<module>:<function>` that implements the tool; called as `function(env, **args)` where
+    `env` is the sample's environment (or None). Without `impl`, a method of the environment with the
+    tool's name implements it."""
 
 
 class MetricSpec(BaseModel):
@@ -105,6 +109,18 @@ class Threshold(BaseModel):
         return data
 
 
+class EnvironmentSpec(BaseModel):
+    """Stateful tools: a Python class instantiated once per sample x repeat, whose methods are tools."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    factory: str
+    """`python:<module>:<Class>`; called as `Class(initial_state=<sample's initial_state>, **args)`."""
+    args: dict[str, JsonValue] = Field(default_factory=dict)
+    max_tool_steps: int = Field(8, ge=1, le=100)
+    """For model backends: how many rounds of tool calls the runner executes before giving up."""
+
+
 class ExpectedToolCall(BaseModel):
     """One step of an expected trajectory."""
 
@@ -146,6 +162,10 @@ class Sample(BaseModel):
     tags: list[str] = Field(default_factory=list)
     metadata: dict[str, JsonValue] = Field(default_factory=dict)
     script: Script | None = None
+    initial_state: dict[str, JsonValue] | None = None
+    """State the suite's environment starts from for this sample (passed as `initial_state=`)."""
+    expected_state: dict[str, JsonValue] | None = None
+    """State the environment must be in after the run (checked by `end_state_match`)."""
 
     @field_validator("id", mode="before")
     @classmethod
@@ -234,6 +254,8 @@ class SuiteFile(BaseModel):
     prompt: str | None = None
     """Sandboxed Jinja2 template over each sample's vars (and `input`)."""
     tools: list[ToolSpec] = Field(default_factory=list)
+    environment: EnvironmentSpec | None = None
+    """Stateful Python tools the agent really calls (see EnvironmentSpec)."""
     output_schema: dict[str, JsonValue] | None = None
     """JSON Schema the answer must satisfy (used by the json_schema metric)."""
     metrics: list[MetricSpec] = Field(default_factory=lambda: [MetricSpec.model_validate("exact_match")])
@@ -272,6 +294,8 @@ class Suite(BaseModel):
     system: str | None = None
     prompt: str | None = None
     tools: list[ToolSpec] = Field(default_factory=list)
+    environment: EnvironmentSpec | None = None
+    """Stateful Python tools the agent really calls (see EnvironmentSpec)."""
     output_schema: dict[str, JsonValue] | None = None
     metrics: list[MetricSpec]
     thresholds: dict[str, Threshold] = Field(default_factory=dict)

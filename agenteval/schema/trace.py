@@ -9,21 +9,6 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 Role = Literal["system", "user", "assistant", "tool"]
 
 
-class Message(BaseModel):
-    """One chat message."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    role: Role
-    """Who speaks: system, user, assistant or tool."""
-    content: str = ""
-    """The text of the message."""
-    name: str | None = None
-    """Tool name, for tool messages."""
-    tool_call_id: str | None = None
-    """The call this tool message answers."""
-
-
 class ToolCall(BaseModel):
     """One tool call the model or agent made."""
 
@@ -43,6 +28,23 @@ class ToolCall(BaseModel):
     """How long the tool took, when known."""
     turn: int = 0
     """Index of the user turn during which the call was made."""
+
+
+class Message(BaseModel):
+    """One chat message."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role
+    """Who speaks: system, user, assistant or tool."""
+    content: str = ""
+    """The text of the message."""
+    name: str | None = None
+    """Tool name, for tool messages."""
+    tool_call_id: str | None = None
+    """The call this tool message answers."""
+    tool_calls: list[ToolCall] | None = None
+    """Tool calls an assistant message made (replayed to the model in tool loops)."""
 
 
 class Usage(BaseModel):
@@ -101,3 +103,5 @@ class Trace(BaseModel):
     finish_reason: str | None = None
     events: list[JsonValue] = Field(default_factory=list)
     """Backend events kept raw for debugging."""
+    state: JsonValue = None
+    """The environment's state after the run (suites with an `environment`)."""

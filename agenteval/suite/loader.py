@@ -19,7 +19,8 @@ __all__ = ["load_suite", "sample_hash", "canonical_json"]
 
 _TAGS = {"sample", "source"}  # discriminator tags pydantic puts into error locations
 _SAMPLE_FIELDS = set(Sample.model_fields)
-_HASHED_FIELDS = {"vars", "input", "messages", "turns", "expected", "expected_trajectory", "script"}
+_HASHED_FIELDS = {"vars", "input", "messages", "turns", "expected", "expected_trajectory", "script",
+                  "initial_state", "expected_state"}
 
 
 def canonical_json(data: Any) -> str:
@@ -168,6 +169,7 @@ def load_suite(path: str | Path) -> Suite:
         digest.update(f"\n{s.id}={s.hash}".encode())
     return Suite(path=file, name=sf.name, version=sf.version, description=sf.description, task=sf.task,
                  backend=sf.backend, system=sf.system, prompt=sf.prompt, tools=sf.tools,
+                 environment=sf.environment,
                  output_schema=sf.output_schema, metrics=sf.metrics, thresholds=sf.thresholds,
                  samples=resolved, content_hash=digest.hexdigest())
 

@@ -180,8 +180,11 @@ class FakeOpenAIServer:
         message: dict[str, Any]
         finish = "stop"
         completion_text: str
+        last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
+        after_tool = last.get("role") == "tool"
         for key, (tool, args) in self.tool_rules.items():
-            if key.lower() in lowered and tool in offered:
+            # After a tool result the model answers in text (one tool round per rule).
+            if key.lower() in lowered and tool in offered and not after_tool:
                 arguments = args if isinstance(args, str) else json.dumps(args)
                 call_id = f"call_{index}_{tool}"
                 message = {
@@ -194,8 +197,11 @@ class FakeOpenAIServer:
                 completion_text = arguments
                 break
         else:
-            text = next((v for k, v in self.answers.items() if k.lower() in lowered),
-                        f"echo: {last_user}")
+            if after_tool:
+                text = f"tool said: {_text(last.get('content'))}"
+            else:
+                text = next((v for k, v in self.answers.items() if k.lower() in lowered),
+                            f"echo: {last_user}")
             message = {"role": "assistant", "content": text}
             completion_text = text
         prompt_tokens = sum(len(_text(m.get("content")).split())
