@@ -25,7 +25,11 @@ def validate_cmd(suites: tuple[str, ...]) -> None:
             click.echo(f"error: {exc}", err=True)
             continue
         backend = suite.backend.spec if suite.backend else "(none; pass --backend)"
-        python_refs = " [runs Python code]" if backend.startswith("python:") else ""
+        refs = [backend] if backend.startswith("python:") else []
+        if suite.environment is not None:
+            refs.append(suite.environment.factory)
+        refs.extend(t.impl for t in suite.tools if t.impl)
+        python_refs = f" [runs Python code: {', '.join(refs)}]" if refs else ""
         click.echo(f"ok: {path}: suite {suite.name!r} v{suite.version}, {len(suite.samples)} samples, "
                    f"metrics {', '.join(m.id for m in suite.metrics)}, backend {backend}{python_refs}, "
                    f"hash {suite.content_hash[:12]}")
