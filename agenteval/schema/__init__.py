@@ -2,6 +2,7 @@
 
 from .results import (
     SCHEMA_VERSION,
+    Baseline,
     BackendRef,
     LatencySummary,
     MetricRef,
@@ -32,7 +33,7 @@ from .suite import (
 from .trace import Message, Role, ToolCall, Trace, Turn, Usage
 
 __all__ = [
-    "SCHEMA_VERSION", "BackendConfig", "EnvironmentSpec", "BackendRef", "ExpectedToolCall", "LatencySummary", "Message",
+    "SCHEMA_VERSION", "Baseline", "BackendConfig", "EnvironmentSpec", "BackendRef", "ExpectedToolCall", "LatencySummary", "Message",
     "MetricRef", "MetricSpec", "MetricSummary", "ResolvedSample", "Role", "RunManifest", "RunSettings",
     "RunSummary", "Sample", "SampleResult", "SampleSource", "Score", "Script", "Suite", "SuiteFile",
     "SuiteRef", "TaskKind", "Threshold", "ThresholdResult", "ToolCall", "ToolSpec", "Trace", "Turn",

@@ -168,3 +168,21 @@ class RunSummary(BaseModel):
     passed: bool
     usage: Usage
     latency: LatencySummary
+
+
+class Baseline(BaseModel):
+    """A named baseline: a frozen copy of a run's manifest, summary and per-sample scores.
+
+    Stored as `<baselines>/<name>.json` (default `./baselines`), small enough to commit to git, so CI
+    compares against a baseline that lives in the repository. Traces are dropped; answers are kept
+    (truncated) for the per-case diffs of `agenteval compare`.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: str = SCHEMA_VERSION
+    name: str
+    created_at: str
+    manifest: RunManifest
+    summary: RunSummary
+    samples: list[SampleResult]

@@ -157,19 +157,25 @@ def load_suite(path: str | Path) -> Suite:
             raise ConfigError(f"metric id {m.id!r} is used twice", file=file,
                               line=lines.line_for(("metrics", i)), field="metrics",
                               hint="give one of them `id: <other name>`")
+    if sf.gates is not None:
+        for key in sf.gates.max_drop:
+            if key not in ids:
+                raise ConfigError(f"gate for unknown metric {key!r}", file=file,
+                                  line=lines.line_for(("gates", "max_drop", key)), field=f"gates.max_drop.{key}",
+                                  hint=did_you_mean(key, ids))
     for key in sf.thresholds:
         if key not in ids:
             raise ConfigError(f"threshold for unknown metric {key!r}", file=file,
                               line=lines.line_for(("thresholds", key)), field=f"thresholds.{key}",
                               hint=did_you_mean(key, ids))
 
-    settings = sf.model_dump(mode="json", exclude={"samples", "description", "backend"})
+    settings = sf.model_dump(mode="json", exclude={"samples", "description", "backend", "gates", "thresholds"})
     digest = hashlib.sha256(canonical_json(settings).encode())
     for s in resolved:
         digest.update(f"\n{s.id}={s.hash}".encode())
     return Suite(path=file, name=sf.name, version=sf.version, description=sf.description, task=sf.task,
                  backend=sf.backend, system=sf.system, prompt=sf.prompt, tools=sf.tools,
-                 environment=sf.environment,
+                 environment=sf.environment, gates=sf.gates,
                  output_schema=sf.output_schema, metrics=sf.metrics, thresholds=sf.thresholds,
                  samples=resolved, content_hash=digest.hexdigest())
 
