@@ -85,7 +85,7 @@ class VertexAgentBackend:
         self._engine: Any = None
         self._methods: frozenset[str] = frozenset()
         self._load_lock = threading.Lock()
-        self._sessions: dict[tuple[str, int], str | None] = {}
+        self._sessions: dict[tuple[str, int], str] = {}
 
     # -- SDK plumbing ----------------------------------------------------------------------------
 
@@ -199,11 +199,11 @@ class VertexAgentBackend:
     # -- the Backend protocol --------------------------------------------------------------------
 
     async def call(self, request: BackendRequest) -> Trace:
-        start = time.perf_counter()
         engine, methods = await self._ready()
         method = self._pick_method(methods)
         message = _last_user_text(request.messages)
         if method == "query":
+            start = time.perf_counter()
             value = await self._blocking(lambda: engine.query(input=message), "query")
             trace = _query_trace(value, request)
         else:
@@ -211,6 +211,7 @@ class VertexAgentBackend:
             kwargs: dict[str, Any] = {"message": message, "user_id": self.options.user_id}
             if sid is not None:
                 kwargs["session_id"] = sid
+            start = time.perf_counter()  # the agent's answer only: not the resource read or the session
             events = await self._blocking(lambda: list(engine.stream_query(**kwargs)), "stream_query")
             trace = _stream_trace(events, request)
         return trace.model_copy(update={"latency_s": time.perf_counter() - start})

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from .. import registry
 from ..errors import ConfigError
 from ..store import results_root
 from .options import results_option
-from .render import fmt
+from .render import fmt, wide_console
 
 __all__ = ["list_cmd"]
 
@@ -30,9 +28,18 @@ _BACKEND_DOCS = {
 @click.argument("what", type=click.Choice(["backends", "metrics", "runs"]))
 @results_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def list_cmd(what: str, results: str | None, as_json: bool) -> None:
+@click.option("--suite", default=None, help="runs: only this suite.")
+@click.option("--backend", default=None, help="runs: only this backend spec.")
+@click.option("--tag", default=None, help="runs: only runs with a sample of this tag.")
+@click.option("--label", multiple=True, metavar="K=V", help="runs: only runs with this label (repeatable).")
+@click.option("--since", default=None, metavar="DATE", help="runs: started on/after (ISO date, e.g. 2026-12-01).")
+@click.option("--until", default=None, metavar="DATE", help="runs: started before (ISO date).")
+@click.option("--status", type=click.Choice(["passed", "failed", "unfinished", "unreadable"]), default=None)
+def list_cmd(what: str, results: str | None, as_json: bool, suite: str | None, backend: str | None,
+             tag: str | None, label: tuple[str, ...], since: str | None, until: str | None,
+             status: str | None) -> None:
     """List registered backends or metrics, or the runs in the results root."""
-    console = Console(highlight=False, soft_wrap=True)
+    console = wide_console()
     if what == "backends":
         rows = [(n, _BACKEND_DOCS.get(n, "(plugin)")) for n in registry.backends.names()]
         if as_json:
@@ -65,31 +72,25 @@ def list_cmd(what: str, results: str | None, as_json: bool) -> None:
             t.add_row(it["name"], it["version"], it["summary"], it["args"])
         console.print(t)
     else:
-        from ..store.rundir import RunDir
+        from dataclasses import asdict
 
+        from ..store.index import RunIndex
+
+        label_map: dict[str, str] = {}
+        for item in label:
+            k, sep, v = item.partition("=")
+            if not sep:
+                raise ConfigError(f"label {item!r} is not K=V", field="--label")
+            label_map[k] = v
         root = results_root(results)
-        runs = sorted((root / "runs").glob("*/manifest.json")) if (root / "runs").is_dir() else []
-        rows2: list[dict[str, Any]] = []
-        for mpath in runs:
-            rd = RunDir(mpath.parent)
-            try:
-                man = rd.read_manifest()
-                summ = rd.read_summary()
-            except Exception:  # an unreadable run is listed as such, never a crash
-                rows2.append({"run_id": rd.run_id, "status": "unreadable"})
-                continue
-            headline = {k: m.mean for k, m in summ.metrics.items()} if summ else {}
-            status = ("passed" if summ.passed else "failed") if summ and man.finished_at else "unfinished"
-            rows2.append({"run_id": man.run_id, "suite": f"{man.suite.name} v{man.suite.version}",
-                          "backend": man.backend.spec, "started_at": man.started_at, "status": status,
-                          "samples": summ.n_samples if summ else None, "metrics": headline})
+        found = RunIndex(root).query(suite=suite, backend=backend, tag=tag, label=label_map or None,
+                                     since=since, until=until, status=status)
         if as_json:
-            click.echo(json.dumps(rows2, indent=2))
+            click.echo(json.dumps([asdict(r) for r in found], indent=2))
             return
-        t = Table("run", "suite", "backend", "started", "status", "samples", "metrics")
-        for r in rows2:
-            metrics: dict[str, float | None] = r.get("metrics") or {}
-            t.add_row(str(r["run_id"]), str(r.get("suite", "")), str(r.get("backend", "")),
-                      str(r.get("started_at", "")), str(r["status"]), str(r.get("samples") or ""),
-                      " ".join(f"{k}={fmt(v)}" for k, v in metrics.items()))
-        console.print(t if rows2 else f"no runs under {root / 'runs'}")
+        t = Table("run", "suite", "backend", "started", "status", "samples", "labels", "metrics")
+        for r in found:
+            t.add_row(r.run_id, f"{r.suite} v{r.suite_version}", r.backend, r.started_at, r.status,
+                      str(r.n_samples or ""), " ".join(f"{k}={v}" for k, v in r.labels.items()),
+                      " ".join(f"{k}={fmt(v)}" for k, v in r.metrics.items()))
+        console.print(t if found else f"no runs under {root / 'runs'} match")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 from rich.table import Table
 
 from ..schema import RunManifest, RunSummary
 from ..store import RunDir
 
-__all__ = ["print_summary", "fmt"]
+if TYPE_CHECKING:
+    from ..runner import RunOutcome
+
+__all__ = ["wide_console", "print_matrix", "print_summary", "fmt"]
 
 
 def fmt(x: float | None, digits: int = 3) -> str:
@@ -17,7 +22,7 @@ def fmt(x: float | None, digits: int = 3) -> str:
 
 def print_summary(summary: RunSummary, manifest: RunManifest, run_dir: RunDir,
                   console: Console | None = None) -> None:
-    console = console or _console()
+    console = console or wide_console()
     table = Table(title=f"{manifest.suite.name} v{manifest.suite.version} · {manifest.backend.spec}",
                   title_justify="left")
     for col, just in (("metric", "left"), ("mean", "right"), ("95% CI", "right"), ("n", "right"),
@@ -45,7 +50,34 @@ def print_summary(summary: RunSummary, manifest: RunManifest, run_dir: RunDir,
     console.print(f"{verdict}  run {manifest.run_id}  →  {run_dir.path}")
 
 
-def _console() -> Console:
+def wide_console() -> Console:
     probe = Console()
     # Pipes and CI logs get a wide table instead of rich's 80-column default.
     return Console(highlight=False, width=None if probe.is_terminal else 120)
+
+
+def print_matrix(outcomes: list[RunOutcome], group: str, console: Console | None = None) -> None:
+    """One suite against several backends, side by side: metric means (95 % CI), cost and latency."""
+    console = console or wide_console()
+    table = Table(title=f"run group {group}", title_justify="left")
+    table.add_column("metric")
+    for o in outcomes:
+        table.add_column(o.manifest.backend.spec, justify="right")
+    metric_ids = list(dict.fromkeys(k for o in outcomes for k in o.summary.metrics))
+    for key in metric_ids:
+        cells = []
+        for o in outcomes:
+            m = o.summary.metrics.get(key)
+            if m is None or m.mean is None:
+                cells.append("—")
+            elif m.ci_low is not None:
+                cells.append(f"{m.mean:.3f} [{m.ci_low:.2f}, {m.ci_high:.2f}]")
+            else:
+                cells.append(f"{m.mean:.3f}")
+        table.add_row(key, *cells)
+    table.add_row("cost (USD)", *["unknown" if o.summary.usage.cost_usd is None
+                                  else f"{o.summary.usage.cost_usd:.6f}" for o in outcomes])
+    table.add_row("latency p50 (s)", *[fmt(o.summary.latency.p50) for o in outcomes])
+    table.add_row("errors", *[str(o.summary.n_errors) for o in outcomes])
+    table.add_row("run", *[o.manifest.run_id for o in outcomes])
+    console.print(table)

@@ -10,10 +10,10 @@ from pydantic import JsonValue
 
 from ..backends.spec import parse_option
 from ..errors import ConfigError
-from ..runner import RunOptions, run_suite
-from ..store import RunDir, results_root
+from ..runner import RunOptions, RunOutcome, run_suite
+from ..store import RunDir, new_run_id, results_root
 from ..suite import load_suite
-from .render import print_summary
+from .render import print_matrix, print_summary
 
 __all__ = ["run_cmd"]
 
@@ -39,8 +39,9 @@ def _parse_labels(items: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("run")
 @click.argument("suite", type=click.Path(dir_okay=False))
-@click.option("--backend", "backend", default=None, help="Backend spec, e.g. stub:golden, "
-              "litellm:openai/gpt-4o-mini, python:mod:fn (default: the suite's).")
+@click.option("--backend", "backends", multiple=True, help="Backend spec, e.g. stub:golden, "
+              "litellm:openai/gpt-4o-mini, python:mod:fn (default: the suite's). Repeat it to run the suite "
+              "against several backends side by side (one run each, one run group).")
 @click.option("-B", "backend_opts", multiple=True, metavar="KEY=VALUE",
               help="Backend option, repeatable: -B temperature=0 -B api_base=http://127.0.0.1:8000/v1")
 @click.option("--out", "--results", "results", envvar="AGENTEVAL_RESULTS", default=None,
@@ -55,30 +56,40 @@ def _parse_labels(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--label", "labels", multiple=True, metavar="K=V", help="Version label, repeatable.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when a TTY).")
-def run_cmd(suite: str, backend: str | None, backend_opts: tuple[str, ...], results: str | None,
+def run_cmd(suite: str, backends: tuple[str, ...], backend_opts: tuple[str, ...], results: str | None,
             concurrency: int, repeat: int, limit: int | None, shard: str | None, resume: str | None,
             no_cache: bool, labels: tuple[str, ...], progress: bool | None) -> None:
     """Run SUITE and print its metrics; exit 1 when a threshold fails."""
     loaded = load_suite(suite)
     options: dict[str, JsonValue] = dict(parse_option(o) for o in backend_opts)
-    started: list[RunDir] = []
-    opts = RunOptions(
-        results_root=results_root(results), backend_spec=backend, backend_options=options,
-        concurrency=concurrency, repeat=repeat, limit=limit, shard=_parse_shard(shard), resume=resume,
-        use_cache=not no_cache, labels=_parse_labels(labels), progress=progress,
-        on_start=started.append,
-    )
-    try:
-        outcome = asyncio.run(run_suite(loaded, opts))
-    except KeyboardInterrupt:
-        if started:
-            rd = started[0]
-            n = sum(1 for _ in rd.iter_results())
-            click.echo(f"\ninterrupted: {n} result(s) saved in {rd.path}\n"
-                       f"resume with: agenteval run {suite} --resume {rd.run_id}"
-                       + (f" --out {results}" if results else ""), err=True)
-        raise click.exceptions.Exit(130) from None
-    print_summary(outcome.summary, outcome.manifest, outcome.run_dir)
+    label_map = _parse_labels(labels)
+    specs: list[str | None] = list(backends) or [None]
+    if len(specs) > 1:
+        if resume:
+            raise ConfigError("--resume takes one run: give no --backend or only one", field="--resume")
+        label_map.setdefault("group", new_run_id(loaded.name))
+    outcomes: list[RunOutcome] = []
+    for spec in specs:
+        started: list[RunDir] = []
+        opts = RunOptions(
+            results_root=results_root(results), backend_spec=spec, backend_options=options,
+            concurrency=concurrency, repeat=repeat, limit=limit, shard=_parse_shard(shard), resume=resume,
+            use_cache=not no_cache, labels=label_map, progress=progress, on_start=started.append,
+        )
+        try:
+            outcome = asyncio.run(run_suite(loaded, opts))
+        except KeyboardInterrupt:
+            if started:
+                rd = started[0]
+                n = sum(1 for _ in rd.iter_results())
+                click.echo(f"\ninterrupted: {n} result(s) saved in {rd.path}\n"
+                           f"resume with: agenteval run {suite} --resume {rd.run_id}"
+                           + (f" --out {results}" if results else ""), err=True)
+            raise click.exceptions.Exit(130) from None
+        print_summary(outcome.summary, outcome.manifest, outcome.run_dir)
+        outcomes.append(outcome)
+    if len(outcomes) > 1:
+        print_matrix(outcomes, label_map["group"])
     sys.stdout.flush()
-    if not outcome.summary.passed:
+    if not all(o.summary.passed for o in outcomes):
         raise click.exceptions.Exit(1)

@@ -43,17 +43,18 @@ def histogram(values: Sequence[float], n_unmeasured: int = 0, bins: int = BINS) 
 
 
 def histogram_svg(metric: str, h: Histogram) -> str:
-    w, ht, left, bottom, top = 280, 150, 30, 22, 24
+    w, ht, left, bottom, top = 280, 160, 30, 22, 36
     plot_w, plot_h = w - left - 8, ht - bottom - top
     peak = max(h.counts) or 1
     bw = plot_w / len(h.counts)
     step = (h.hi - h.lo) / len(h.counts)
     n = sum(h.counts)
-    caption = f"{metric}: n={n}" + (f", unmeasured {h.n_unmeasured}" if h.n_unmeasured else "")
+    stats = f"n={n}" + (f" · unmeasured {h.n_unmeasured}" if h.n_unmeasured else "")
     parts = [f'<svg class="chart" role="img" width="{w}" height="{ht}" viewBox="0 0 {w} {ht}" '
              f'xmlns="http://www.w3.org/2000/svg" data-metric="{escape(metric)}">',
-             f"<title>{escape(caption)}</title>",
-             f'<text class="caption" x="{left}" y="14">{escape(caption)}</text>']
+             f"<title>{escape(metric)}: {stats}</title>",
+             f'<text class="caption" x="8" y="14">{escape(_short(metric, 40))}</text>',
+             f'<text class="tick" x="8" y="28">{stats}</text>']
     for i, c in enumerate(h.counts):
         bh = plot_h * c / peak
         x, y = left + i * bw, top + plot_h - bh
@@ -120,7 +121,7 @@ def tag_matrix_svg(metrics: Sequence[str], rows: dict[str, list[TagCell]]) -> st
                 parts.append(f'<text class="value none" x="{x + 6}" y="{y + 15}">—</text>')
                 continue
             frac = max(0.0, min(1.0, cell.mean))
-            parts.append(f'<rect class="bar" x="{x + 2}" y="{y + 2}" width="{(cell_w - 4) * frac:.1f}" '
+            parts.append(f'<rect class="mbar" x="{x + 2}" y="{y + 2}" width="{(cell_w - 4) * frac:.1f}" '
                          f'height="{cell_h - 4}"><title>{escape(tag)} · {escape(m)}: '
                          f"mean {cell.mean:.3f} over {cell.n}</title></rect>")
             parts.append(f'<text class="value" x="{x + 6}" y="{y + 15}">{cell.mean:.3f} '

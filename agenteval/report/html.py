@@ -59,8 +59,12 @@ def _signed(x: float | None) -> str:
     return "—" if x is None else f"{x:+.3f}"
 
 
+def _title(title: str) -> str:
+    return f' title="{escape(title)}"' if title else ""
+
+
 def _td(text: str, cls: str = "", title: str = "") -> str:
-    attrs = (f' class="{cls}"' if cls else "") + (f' title="{escape(title)}"' if title else "")
+    attrs = (f' class="{cls}"' if cls else "") + _title(title)
     return f"<td{attrs}>{escape(text)}</td>"
 
 
@@ -97,8 +101,7 @@ def _facts(man: RunManifest, summary: RunSummary) -> list[tuple[str, str, str]]:
 def _header(man: RunManifest, summary: RunSummary, notes: list[str]) -> str:
     verdict = ('<span class="badge pass">PASSED</span>' if summary.passed
                else '<span class="badge fail">FAILED</span>')
-    dl = "".join(f'<div><dt>{escape(k)}</dt><dd{f' title="{escape(t)}"' if t else ""}>{escape(v)}</dd></div>'
-                 for k, v, t in _facts(man, summary))
+    dl = "".join(f'<div><dt>{escape(k)}</dt><dd{_title(t)}>{escape(v)}</dd></div>' for k, v, t in _facts(man, summary))
     note_html = "".join(f'<p class="note">{escape(n)}</p>' for n in notes)
     return (f"<header><h1>{escape(man.suite.name)} v{escape(man.suite.version)} · {escape(man.backend.spec)} "
             f'{verdict}</h1><dl class="facts" id="facts">{dl}</dl>{note_html}</header>')

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import importlib.util
+import json
 import time
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -250,3 +254,47 @@ def test_bare_id_with_project_and_location() -> None:
     b = create("42", {"project": "p", "location": "europe-west4"})
     assert isinstance(b, VertexAgentBackend)
     assert b.resource_name == "projects/p/locations/europe-west4/reasoningEngines/42"
+
+
+def test_default_credentials_come_from_the_environment(fake_vertex: FakeVertexServer, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    # Application Default Credentials: a service-account key file whose token_uri is the fake's.
+    rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
+    serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
+    pem = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    key_file = tmp_path / "sa.json"
+    key_file.write_text(json.dumps({
+        "type": "service_account", "project_id": fake_vertex.project, "private_key_id": "k", "private_key": pem,
+        "client_email": "agenteval@test-project.iam.gserviceaccount.com", "client_id": "1",
+        "token_uri": fake_vertex.token_uri}))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(key_file))
+    b = create(fake_vertex.resource_name, {"api_endpoint": fake_vertex.base_url, "timeout_s": 10})
+
+    assert ask(b, "hi").output == "echo: hi"
+
+    # GAPIC clients sign a self-signed JWT with a service-account key instead of calling token_uri.
+    assert [r["route"] for r in fake_vertex.requests] == ["get", "query", "streamQuery"]
+    for r in fake_vertex.requests:
+        scheme, _, token = str(r["authorization"]).partition(" ")
+        claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+        assert scheme == "Bearer" and claims["iss"] == "agenteval@test-project.iam.gserviceaccount.com"
+
+
+def test_missing_default_credentials_say_how_to_log_in(fake_vertex: FakeVertexServer, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
+    b = create(fake_vertex.resource_name, {"api_endpoint": fake_vertex.base_url, "timeout_s": 10})
+
+    err = fail(b)
+
+    assert not err.retryable and "gcloud auth application-default login" in str(err)
+    assert fake_vertex.requests == []
+
+
+def test_without_the_sdk_the_error_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vertexai" else real(name, *a))
+    with pytest.raises(ConfigError) as info:
+        create("projects/p/locations/us-central1/reasoningEngines/1", {})
+    assert info.value.hint == "pip install google-cloud-aiplatform"
