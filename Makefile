@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv test demo lint typecheck clean
+.PHONY: venv browser test demo lint typecheck clean
 
 # The CPU build of torch goes in first: with no torch installed, sentence-transformers would pull a
 # multi-GB CUDA build. The [local] extra compiles llama-cpp-python once (a few minutes).
@@ -26,7 +26,13 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-test: venv
+# Headless Chromium and its driver from Debian, for the report's browser tests (never a browser download
+# by a test tool at run time).
+browser:
+	test -x /usr/bin/chromium && test -x /usr/bin/chromedriver || \
+		{ apt-get update -qq && apt-get install -y -qq chromium chromium-driver; }
+
+test: venv browser
 	$(PY) -m pytest -q
 
 demo: venv

@@ -28,13 +28,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import baseline, compare, leaderboard, list_cmd, run, validate
+    from . import baseline, compare, leaderboard, list_cmd, report, run, validate
 
     cli.add_command(run.run_cmd)
     cli.add_command(compare.compare_cmd)
     cli.add_command(baseline.baseline_cmd)
     cli.add_command(leaderboard.leaderboard_cmd)
     cli.add_command(leaderboard.schema_cmd)
+    cli.add_command(report.report_cmd)
     cli.add_command(validate.validate_cmd)
     cli.add_command(list_cmd.list_cmd)
 

@@ -111,8 +111,7 @@ class TrajectoryPrecision(MetricBase):
         if steps is None:
             return unmeasured(_NO_REFERENCE)
         result = any_order_match(steps, ctx.trace.tool_calls)
-        return _graded(result.precision, self.threshold,
-                       f"{len(result.pairs)} of {result.n_calls} calls match a step; {result.reason}")
+        return _graded(result.precision, self.threshold, result.reason)
 
 
 class TrajectoryRecall(MetricBase):

@@ -204,8 +204,10 @@ class _Worker:
                 toolbox.turn = t
             request = BackendRequest(messages=messages, tools=self.suite.tools, sample=sample, repeat=repeat,
                                      seed=seed, turn=t, toolbox=toolbox)
-            # Stateful tools make answers depend on more than the request: no cache then.
-            trace, attempts, cached = await self._ask(request, use_cache=toolbox is None)
+            # Stateful tools, or a backend that keeps server-side sessions across turns, make answers
+            # depend on more than the request: no cache then.
+            stateful = toolbox is not None or (len(turns) > 1 and getattr(self.backend, "stateful", False))
+            trace, attempts, cached = await self._ask(request, use_cache=not stateful)
             if toolbox is not None:
                 trace, more = await self._tool_rounds(request, trace, toolbox)
                 attempts += more

@@ -116,11 +116,21 @@ def _client(tracking_uri: str) -> MlflowClient:
         from mlflow.tracking import MlflowClient
     except ImportError:
         raise ConfigError("MLflow is not installed", field="mlflow", hint=_INSTALL_HINT) from None
+    from mlflow.exceptions import MlflowException
+
     try:
-        return MlflowClient(tracking_uri=tracking_uri)
+        client = MlflowClient(tracking_uri=tracking_uri)
+        client.search_experiments(max_results=1)  # opens the store now, so a bad URI fails here
     except ImportError as exc:  # e.g. sqlalchemy/alembic missing for a sqlite store
         raise ConfigError(f"MLflow cannot open {tracking_uri}: {exc}", field="tracking_uri",
                           hint=_INSTALL_HINT) from None
+    except MlflowException as exc:
+        hint = ("MLflow 3 keeps runs in a database: use sqlite:///<folder>/mlflow.db (or set "
+                "MLFLOW_ALLOW_FILE_STORE=true to keep the file store)") if tracking_uri.startswith("file:") \
+            else "a local store such as sqlite:///results/mlflow.db, or your tracking server's URL"
+        raise ConfigError(f"MLflow cannot use {tracking_uri}: {exc.message.splitlines()[0]}",
+                          field="tracking_uri", hint=hint) from None
+    return client
 
 
 def _experiment_id(client: MlflowClient, name: str, artifact_root: Path | None) -> str:

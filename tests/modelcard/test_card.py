@@ -111,7 +111,7 @@ def test_slices_are_per_tag_means_computed_from_the_results(echo: LoadedRun, gol
     ff = by_tag["from-file"].metrics["includes"]
     assert ff.ci_low is not None and ff.ci_high is not None
     md = render_markdown(build_model_card([echo]))
-    assert f"| from-file | 3 | 0.000 [0.000, " in md
+    assert "| from-file | 3 | 0.000 [0.000, " in md
     assert f"{ff.mean:.3f} [{ff.ci_low:.3f}, {ff.ci_high:.3f}] (n 3)" in md
     assert all(sm.mean == 1.0 for s in build_run_card(golden).slices for sm in s.metrics.values())
 
@@ -221,7 +221,8 @@ def test_comparison_section_renders_a_given_comparison(echo: LoadedRun, golden: 
     assert card.runs[0].comparison == given
     md = render_markdown(card)
     assert "**Not comparable**: suite content hash differs" in md
-    assert "| includes | 7 | 0.500 | 0.250 | -0.250 | [-0.500, 0.000] | mcnemar_exact | 0.2500 | no significant change |" in md
+    assert ("| includes | 7 | 0.500 | 0.250 | -0.250 | [-0.500, 0.000] | mcnemar_exact | 0.2500 "
+            "| no significant change |") in md
 
 
 def test_missing_suite_file_is_said_not_invented(tmp_path: Path) -> None:

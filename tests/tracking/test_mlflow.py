@@ -129,3 +129,13 @@ def test_unfinished_run_is_refused(tmp_path: Path) -> None:
     (run_dir / "summary.json").unlink()
     with pytest.raises(ConfigError, match="unfinished"):
         log_run_to_mlflow(run_dir, tracking_uri=f"sqlite:///{tmp_path / 'x.db'}")
+
+
+def test_a_file_store_uri_is_a_config_error_pointing_to_sqlite(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("mlflow")
+    monkeypatch.delenv("MLFLOW_ALLOW_FILE_STORE", raising=False)
+    run_dir = _run(tmp_path, "stub:golden")
+    with pytest.raises(ConfigError, match="cannot use file:") as exc:
+        log_run_to_mlflow(run_dir, tracking_uri=f"file:{tmp_path / 'mlruns'}")
+    assert exc.value.hint is not None and "sqlite:///" in exc.value.hint
