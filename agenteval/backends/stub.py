@@ -77,12 +77,12 @@ class StubBackend:
             raise BackendError(f"{self.spec} needs the sample", retryable=False)
         if self.mode == "golden":
             answers = sample.acceptable
-            if not answers:
-                raise BackendError(f"sample {sample.id!r} has no expected answer for stub:golden",
+            if not answers and not sample.expected_trajectory:
+                raise BackendError(f"sample {sample.id!r} has no expected answer or trajectory for stub:golden",
                                    retryable=False)
-            first = answers[0]
+            first = answers[0] if answers else ""
             text = first if isinstance(first, str) else json.dumps(first, ensure_ascii=False)
-            calls = [ToolCall(tool=step.tool, args=step.args, turn=request.turn)
+            calls = [ToolCall(tool=step.tool, args=step.example_args(), turn=request.turn)
                      for step in (sample.expected_trajectory or [])]
             return text, [] if after_tools else calls
         script = sample.script

@@ -56,9 +56,14 @@ def _parse_labels(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--label", "labels", multiple=True, metavar="K=V", help="Version label, repeatable.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when a TTY).")
+@click.option("--mlflow", "mlflow", is_flag=True,
+              help="Also log each run to MLflow (needs agenteval[mlflow]; default store <results>/mlflow.db).")
+@click.option("--mlflow-uri", default=None, help="MLflow tracking URI (implies --mlflow).")
+@click.option("--mlflow-experiment", default=None, help="MLflow experiment name (default: the suite name).")
 def run_cmd(suite: str, backends: tuple[str, ...], backend_opts: tuple[str, ...], results: str | None,
             concurrency: int, repeat: int, limit: int | None, shard: str | None, resume: str | None,
-            no_cache: bool, labels: tuple[str, ...], progress: bool | None) -> None:
+            no_cache: bool, labels: tuple[str, ...], progress: bool | None, mlflow: bool,
+            mlflow_uri: str | None, mlflow_experiment: str | None) -> None:
     """Run SUITE and print its metrics; exit 1 when a threshold fails."""
     loaded = load_suite(suite)
     options: dict[str, JsonValue] = dict(parse_option(o) for o in backend_opts)
@@ -88,6 +93,12 @@ def run_cmd(suite: str, backends: tuple[str, ...], backend_opts: tuple[str, ...]
             raise click.exceptions.Exit(130) from None
         print_summary(outcome.summary, outcome.manifest, outcome.run_dir)
         outcomes.append(outcome)
+        if mlflow or mlflow_uri:
+            from ..tracking import log_run_to_mlflow
+
+            mlflow_id = log_run_to_mlflow(outcome.run_dir.path, tracking_uri=mlflow_uri,
+                                          experiment=mlflow_experiment)
+            click.echo(f"logged to MLflow: run {mlflow_id}")
     if len(outcomes) > 1:
         print_matrix(outcomes, label_map["group"])
     sys.stdout.flush()

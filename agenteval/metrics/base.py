@@ -54,6 +54,15 @@ class MetricBase(BaseModel):
 
     name: ClassVar[str] = ""
     version: ClassVar[str] = "1"
+    warmup_imports: ClassVar[tuple[str, ...]] = ()
+    """Modules the metric imports lazily; `warmup()` imports them before a run starts, so the first
+    score does not stall the event loop (and inflate the latency of answers in flight)."""
+
+    def warmup(self) -> None:
+        import importlib
+
+        for module in self.warmup_imports:
+            importlib.import_module(module)
 
     def score(self, ctx: ScoreContext) -> Score:  # pragma: no cover - abstract
         raise NotImplementedError

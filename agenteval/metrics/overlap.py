@@ -52,6 +52,8 @@ class RougeL(MetricBase):
     has a word the tokenizer keeps.
     """
 
+    warmup_imports: ClassVar[tuple[str, ...]] = ('rouge_score.rouge_scorer',)
+
     name: ClassVar[str] = "rouge_l"
     version: ClassVar[str] = "1"
 
@@ -84,6 +86,8 @@ class Bleu(MetricBase):
     when the value >= threshold; without, the metric has no pass rule. Unmeasured when every
     acceptable answer is empty.
     """
+
+    warmup_imports: ClassVar[tuple[str, ...]] = ('sacrebleu',)
 
     name: ClassVar[str] = "bleu"
     version: ClassVar[str] = "1"

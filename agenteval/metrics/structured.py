@@ -128,6 +128,8 @@ class JsonSchema(MetricBase):
     there is no schema, or the suite's schema is not a valid JSON Schema.
     """
 
+    warmup_imports: ClassVar[tuple[str, ...]] = ('jsonschema',)
+
     name: ClassVar[str] = "json_schema"
     version: ClassVar[str] = "1"
     model_config = ConfigDict(populate_by_name=True)  # extra="forbid" and frozen are inherited

@@ -170,6 +170,8 @@ class FuzzyMatch(MetricBase):
     words; `token_set_ratio` compares the shared and differing word sets. Passed when value >= threshold.
     """
 
+    warmup_imports: ClassVar[tuple[str, ...]] = ('rapidfuzz',)
+
     name: ClassVar[str] = "fuzzy_match"
     version: ClassVar[str] = "1"
 

@@ -46,6 +46,8 @@ class TrajectoryExactMatch(MetricBase):
     Value 1.0 and passed, or 0.0. Both empty passes; calls against an empty reference fail.
     """
 
+    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
+
     name: ClassVar[str] = "trajectory_exact_match"
     version: ClassVar[str] = "1"
 
@@ -62,6 +64,8 @@ class TrajectoryInOrderMatch(MetricBase):
 
     Value 1.0 and passed, or 0.0. An empty reference passes whatever was called.
     """
+
+    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
 
     name: ClassVar[str] = "trajectory_in_order_match"
     version: ClassVar[str] = "1"
@@ -81,6 +85,8 @@ class TrajectoryAnyOrderMatch(MetricBase):
     and passed, or 0.0. An empty reference passes whatever was called.
     """
 
+    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
+
     name: ClassVar[str] = "trajectory_any_order_match"
     version: ClassVar[str] = "1"
 
@@ -99,6 +105,8 @@ class TrajectoryPrecision(MetricBase):
     not ([a, a] against [a] is 0.5). No calls: 1.0 when the reference has no required step, else 0.0;
     calls against an empty reference: 0.0. With `threshold`, passed when value >= threshold.
     """
+
+    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
 
     name: ClassVar[str] = "trajectory_precision"
     version: ClassVar[str] = "1"
@@ -120,6 +128,8 @@ class TrajectoryRecall(MetricBase):
     A repeat step counts once; an optional step counts only when it is matched. A reference with
     no required step and nothing matched scores 1.0. With `threshold`, passed when value >= threshold.
     """
+
+    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
 
     name: ClassVar[str] = "trajectory_recall"
     version: ClassVar[str] = "1"
@@ -168,6 +178,8 @@ class ToolNameMatch(MetricBase):
     arguments do not count. An empty reference scores 1.0. With `threshold`, passed when >= threshold.
     """
 
+    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
+
     name: ClassVar[str] = "tool_name_match"
     version: ClassVar[str] = "1"
 
@@ -192,6 +204,8 @@ class ToolArgsMatch(MetricBase):
     `ignore_extra_args`. Both trajectories empty: 1.0. Unmeasured when no call shares a tool with an
     expected step (tool_name_match already scores that). With `threshold`, passed when >= threshold.
     """
+
+    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
 
     name: ClassVar[str] = "tool_args_match"
     version: ClassVar[str] = "1"
@@ -225,6 +239,8 @@ class ToolCallValid(MetricBase):
     Unmeasured when there are calls but the suite declares no tools, or a tool's schema is invalid.
     With `threshold`, passed when value >= threshold. The reason names the first invalid call.
     """
+
+    warmup_imports: ClassVar[tuple[str, ...]] = ('jsonschema',)
 
     name: ClassVar[str] = "tool_call_valid"
     version: ClassVar[str] = "1"

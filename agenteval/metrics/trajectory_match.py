@@ -70,7 +70,7 @@ from typing import NamedTuple
 from pydantic import JsonValue
 
 from ..schema import ExpectedToolCall, ToolCall
-from ..schema.suite import ArgMatcher, FuzzyMatcher, NumericMatcher, OneOfMatcher, RegexMatcher
+from ..schema.trajectory import ArgMatcher, FuzzyMatcher, NumericMatcher, OneOfMatcher, RegexMatcher
 
 __all__ = [
     "ArgComparison", "Alignment", "Assignment", "Pair", "StepMatch", "any_order_match", "assign",

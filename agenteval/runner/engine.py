@@ -284,6 +284,10 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
         raise ConfigError("repeat must be at least 1", field="--repeat")
     check_suite(suite)
     metrics = [(spec.id, build_metric(spec)) for spec in suite.metrics]
+    for _, metric in metrics:
+        warmup = getattr(metric, "warmup", None)
+        if callable(warmup):
+            warmup()
     samples = select_samples(suite, opts.limit, opts.shard)
 
     spec = opts.backend_spec or (suite.backend.spec if suite.backend else None)

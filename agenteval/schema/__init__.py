@@ -1,9 +1,11 @@
 """The vocabulary: pydantic models for everything that goes to disk."""
 
+from .compare import CaseChange, Comparison, GateResult, MetricComparison, RunRef
+from .leaderboard import Leaderboard, LeaderboardEntry, LeaderboardMetric
 from .results import (
     SCHEMA_VERSION,
-    Baseline,
     BackendRef,
+    Baseline,
     LatencySummary,
     MetricRef,
     MetricSummary,
@@ -18,7 +20,7 @@ from .results import (
 from .suite import (
     BackendConfig,
     EnvironmentSpec,
-    ExpectedToolCall,
+    GatesSpec,
     MetricSpec,
     ResolvedSample,
     Sample,
@@ -31,11 +33,13 @@ from .suite import (
     ToolSpec,
 )
 from .trace import Message, Role, ToolCall, Trace, Turn, Usage
+from .trajectory import ArgMatcher, ExpectedToolCall
 
 __all__ = [
-    "SCHEMA_VERSION", "Baseline", "BackendConfig", "EnvironmentSpec", "BackendRef", "ExpectedToolCall", "LatencySummary", "Message",
-    "MetricRef", "MetricSpec", "MetricSummary", "ResolvedSample", "Role", "RunManifest", "RunSettings",
-    "RunSummary", "Sample", "SampleResult", "SampleSource", "Score", "Script", "Suite", "SuiteFile",
-    "SuiteRef", "TaskKind", "Threshold", "ThresholdResult", "ToolCall", "ToolSpec", "Trace", "Turn",
-    "Usage",
+    "SCHEMA_VERSION", "ArgMatcher", "BackendConfig", "BackendRef", "Baseline", "CaseChange", "Comparison",
+    "EnvironmentSpec", "ExpectedToolCall", "GateResult", "GatesSpec", "LatencySummary", "Leaderboard",
+    "LeaderboardEntry", "LeaderboardMetric", "Message", "MetricComparison", "MetricRef", "MetricSpec",
+    "MetricSummary", "ResolvedSample", "Role", "RunManifest", "RunRef", "RunSettings", "RunSummary", "Sample",
+    "SampleResult", "SampleSource", "Score", "Script", "Suite", "SuiteFile", "SuiteRef", "TaskKind", "Threshold",
+    "ThresholdResult", "ToolCall", "ToolSpec", "Trace", "Turn", "Usage",
 ]

@@ -1,11 +1,11 @@
 """Logging a finished run folder to MLflow: params, metrics and the run's files as artifacts.
 
 MLflow is imported only here, when a run is logged (`pip install 'agenteval[mlflow]'`). The default
-tracking store is a local SQLite database beside the runs, `sqlite:///<results root>/mlflow.db`, with
-artifacts in `<results root>/mlartifacts`: MLflow 3 refuses its older `file:` store unless
-`MLFLOW_ALLOW_FILE_STORE=true`. MLflow's usage telemetry is switched off before it is imported
-(`MLFLOW_DISABLE_TELEMETRY=true`, `DO_NOT_TRACK=true`) unless you set those yourself, so logging to a
-local store calls nothing outside the machine.
+tracking store is a local SQLite database beside the runs, `sqlite:///<results root>/mlflow.db`; with any
+local SQLite store, artifacts go to `mlartifacts/` beside the database. MLflow 3 refuses its older
+`file:` store unless `MLFLOW_ALLOW_FILE_STORE=true`. MLflow's usage telemetry is switched off before it
+is imported (`MLFLOW_DISABLE_TELEMETRY=true`, `DO_NOT_TRACK=true`) unless you set those yourself, so
+logging to a local store calls nothing outside the machine.
 """
 
 from __future__ import annotations
@@ -42,6 +42,12 @@ def _offline_env() -> None:
     # Before mlflow is imported: its telemetry client decides at import time.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("DO_NOT_TRACK", "true")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    # MLflow logs database migrations at INFO on every new store; agenteval prints its own summary.
+    import logging
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _key(text: str) -> str:
@@ -133,6 +139,15 @@ def _client(tracking_uri: str) -> MlflowClient:
     return client
 
 
+def _artifact_root(tracking_uri: str) -> Path | None:
+    """`<db folder>/mlartifacts` for a local SQLite store (MLflow's own default is ./mlruns in the working
+    folder); None (the server decides) otherwise."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix) or tracking_uri[len(prefix):] in ("", ":memory:"):
+        return None
+    return Path(tracking_uri[len(prefix):]).resolve().parent / "mlartifacts"
+
+
 def _experiment_id(client: MlflowClient, name: str, artifact_root: Path | None) -> str:
     exp = client.get_experiment_by_name(name)
     if exp is not None:
@@ -144,8 +159,9 @@ def _experiment_id(client: MlflowClient, name: str, artifact_root: Path | None) 
 def log_run_to_mlflow(run_dir: Path, tracking_uri: str | None = None, experiment: str | None = None) -> str:
     """Log the finished run in `run_dir` as one MLflow run; returns the MLflow run id.
 
-    `tracking_uri` defaults to `sqlite:///<results root>/mlflow.db` (artifacts in
-    `<results root>/mlartifacts`); `experiment` defaults to the suite name. Each call makes a new MLflow
+    `tracking_uri` defaults to `sqlite:///<results root>/mlflow.db`; with a local SQLite store, new
+    experiments keep their artifacts in `mlartifacts/` beside the database. `experiment` defaults to the
+    suite name. Each call makes a new MLflow
     run, tagged with the agenteval run id.
     """
     rd = RunDir(Path(run_dir))
@@ -156,15 +172,13 @@ def log_run_to_mlflow(run_dir: Path, tracking_uri: str | None = None, experiment
     if summary is None or manifest.finished_at is None:
         raise ConfigError(f"run {manifest.run_id} is unfinished: it has no final summary", file=str(rd.path),
                           hint="finish it with `agenteval run SUITE --resume RUN_ID` first")
-    artifact_root = None
     if tracking_uri is None:
         tracking_uri = default_tracking_uri(rd.path)
-        artifact_root = results_root_of(rd.path) / "mlartifacts"
     client = _client(tracking_uri)
 
     from mlflow.entities import Metric, Param, RunTag
 
-    exp_id = _experiment_id(client, experiment or manifest.suite.name, artifact_root)
+    exp_id = _experiment_id(client, experiment or manifest.suite.name, _artifact_root(tracking_uri))
     tags = {"agenteval.run_id": manifest.run_id, "agenteval.suite": manifest.suite.name,
             "agenteval.backend": manifest.backend.spec, "agenteval.passed": str(summary.passed).lower()}
     if manifest.git_sha:

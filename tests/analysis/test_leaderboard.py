@@ -38,7 +38,7 @@ def test_matrix_run_then_leaderboard_validates(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "lb.json").read_text())
     schema = json.loads(agenteval("schema", "leaderboard", results=tmp_path).stdout)
     jsonschema.validate(data, schema)
-    assert list(data)[0] == "schema_version"
+    assert next(iter(data)) == "schema_version"
     entries = {(e["suite"], e["backend"]): e for e in data["entries"]}
     assert set(entries) == {("qa-basics", "stub:golden"), ("qa-basics", "stub:echo"),
                             ("structured-extraction", "stub:golden")}

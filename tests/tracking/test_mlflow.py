@@ -91,6 +91,8 @@ def test_explicit_uri_and_experiment_and_no_outbound_connection(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("mlflow")
     run_dir = _run(tmp_path / "results", "stub:golden")
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
     attempts: list[object] = []
     real_connect = socket.socket.connect
 
@@ -112,6 +114,9 @@ def test_explicit_uri_and_experiment_and_no_outbound_connection(tmp_path: Path,
     assert run.data.metrics["exact_match.mean"] == 1.0 and run.data.metrics["passed"] == 1
     assert "report.html" not in {a.path for a in client.list_artifacts(run_id)}  # only files that exist
     assert not (tmp_path / "results" / "mlflow.db").exists()
+    # artifacts beside the database, nothing in the working folder (MLflow's default would be ./mlruns)
+    assert run.info.artifact_uri.startswith((tmp_path / "mlartifacts" / "nightly").as_uri())
+    assert list((tmp_path / "cwd").iterdir()) == []
 
 
 def test_missing_mlflow_is_a_config_error_with_the_install_line(tmp_path: Path,
@@ -139,3 +144,20 @@ def test_a_file_store_uri_is_a_config_error_pointing_to_sqlite(tmp_path: Path,
     with pytest.raises(ConfigError, match="cannot use file:") as exc:
         log_run_to_mlflow(run_dir, tracking_uri=f"file:{tmp_path / 'mlruns'}")
     assert exc.value.hint is not None and "sqlite:///" in exc.value.hint
+
+
+def test_run_command_logs_to_mlflow(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    p = subprocess.run([sys.executable, "-m", "agenteval", "run", "suites/qa.yaml", "--backend", "stub:golden",
+                        "--out", str(tmp_path), "--mlflow"], cwd=repo, capture_output=True, text=True,
+                       timeout=120, env={**os.environ})
+    assert p.returncode == 0, p.stderr
+    mlflow_id = p.stdout.strip().splitlines()[-1].split()[-1]
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert client.get_run(mlflow_id).data.metrics["exact_match.mean"] == 1.0
