@@ -9,14 +9,16 @@ runner and recorded as an unmeasured score with its reason: it never crashes a r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
 from ..schema import ResolvedSample, Score, Suite, Trace
 
-__all__ = ["Metric", "MetricBase", "ScoreContext", "unmeasured", "check", "expected_texts"]
+__all__ = ["AsyncMetric", "Metric", "MetricBase", "MetricEnv", "ScoreContext", "unmeasured", "check", "expected_texts"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,7 @@ class ScoreContext:
     sample: ResolvedSample
     trace: Trace
     suite: Suite
+    repeat: int = 0
 
     @property
     def output(self) -> str:
@@ -35,6 +38,39 @@ class ScoreContext:
     def acceptable(self) -> list[JsonValue]:
         """Acceptable answers (`expected`, or each item when it is a list)."""
         return self.sample.acceptable
+
+
+@dataclass(frozen=True)
+class MetricEnv:
+    """What the runner lends to metrics that call out (judges) or hold resources (embedding models).
+
+    `retry(call)` runs an async call under the run's retry policy and returns (result, attempts).
+    """
+
+    results_root: Path
+    use_cache: bool
+    retry: Callable[[Callable[[], Awaitable[Any]]], Awaitable[tuple[Any, int]]]
+    judge_model: str | None = None
+    """`--judge-model`: overrides every judge's model for this run."""
+    judge_options: dict[str, JsonValue] = field(default_factory=dict)
+
+
+@runtime_checkable
+class AsyncMetric(Protocol):
+    """A metric that awaits something (a judge model, a batched encoder).
+
+    The runner calls `await start(env)` once before the run, `await ascore(ctx)` per answer (inside
+    the run's concurrency limit) and `await stop()` after the run. Like `score`, a raising `ascore`
+    makes the score unmeasured, never a crash.
+    """
+
+    name: ClassVar[str]
+
+    async def start(self, env: MetricEnv) -> None: ...
+
+    async def ascore(self, ctx: ScoreContext) -> Score: ...
+
+    async def stop(self) -> None: ...
 
 
 @runtime_checkable

@@ -34,5 +34,6 @@ def build_metric(spec: MetricSpec) -> Metric:
 
 
 def metric_ref(spec: MetricSpec, metric: Metric) -> MetricRef:
+    model = getattr(metric, "judge_model_spec", None)
     return MetricRef(id=spec.id, name=spec.name, version=str(getattr(metric, "version", "1")),
-                     args=spec.args)
+                     args=spec.args, model=model if isinstance(model, str) else None)

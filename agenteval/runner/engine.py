@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from pydantic import JsonValue
 
@@ -23,7 +24,7 @@ from ..analysis.summary import summarize
 from ..backends.base import Backend, BackendRequest, redact
 from ..backends.spec import make_backend
 from ..errors import BackendError, ConfigError
-from ..metrics.base import Metric, ScoreContext, unmeasured
+from ..metrics.base import AsyncMetric, Metric, MetricEnv, ScoreContext, unmeasured
 from ..metrics.factory import build_metric, metric_ref
 from ..schema import (
     BackendRef,
@@ -69,6 +70,9 @@ class RunOptions:
     labels: dict[str, str] = field(default_factory=dict)
     progress: bool | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    judge_model: str | None = None
+    """Overrides every judge's model (`--judge-model`)."""
+    judge_options: dict[str, JsonValue] = field(default_factory=dict)
     on_start: Callable[[RunDir], None] | None = None
     """Called once the run folder exists (the CLI uses it to say how to resume after Ctrl-C)."""
 
@@ -229,14 +233,20 @@ class _Worker:
                             tool_calls=[tc for tr in traces for tc in tr.tool_calls])
         return combined.model_copy(update={"turns": per_turn, "state": state}), total_attempts, all_cached
 
-    def score(self, sample: ResolvedSample, trace: Trace) -> dict[str, Score]:
-        ctx = ScoreContext(sample=sample, trace=trace, suite=self.suite)
+    async def score(self, sample: ResolvedSample, trace: Trace, repeat: int) -> dict[str, Score]:
+        ctx = ScoreContext(sample=sample, trace=trace, suite=self.suite, repeat=repeat)
         scores: dict[str, Score] = {}
         for mid, metric in self.metrics:
             try:
-                s = metric.score(ctx)
+                am = _as_async(metric)
+                if am is not None:
+                    s = await am.ascore(ctx)
+                else:
+                    s = metric.score(ctx)
                 if s.value is not None and s.value != s.value:  # NaN guard
                     s = unmeasured("metric returned NaN")
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                raise
             except Exception as exc:  # a failing metric is unmeasured, never a crash
                 s = unmeasured(f"metric raised {type(exc).__name__}: {exc}")
             scores[mid] = s
@@ -261,7 +271,7 @@ class _Worker:
             trace, cached, error, attempts = None, False, f"backend raised {type(exc).__name__}: {exc}", 1
         elapsed = time.perf_counter() - started
         if trace is not None:
-            scores = self.score(sample, trace)
+            scores = await self.score(sample, trace, repeat)
         else:
             scores = {mid: unmeasured("no answer: backend error") for mid, _ in self.metrics}
         result = SampleResult(
@@ -324,7 +334,8 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
                            content_hash=suite.content_hash, n_samples=len(suite.samples),
                            sample_hashes={s.id: s.hash for s in suite.samples}),
             backend=BackendRef(spec=spec, options=redact(options)),
-            metrics=[metric_ref(s, m) for s, (_, m) in zip(suite.metrics, metrics, strict=False)],
+            metrics=[metric_ref(s, m) for s, (_, m) in zip(suite.metrics, metrics, strict=True) if s.name != "judge"],
+            judges=[metric_ref(s, m) for s, (_, m) in zip(suite.metrics, metrics, strict=True) if s.name == "judge"],
             settings=RunSettings(concurrency=opts.concurrency, repeat=opts.repeat, limit=opts.limit,
                                  shard=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None,
                                  cache=opts.use_cache),
@@ -355,8 +366,17 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
     progress = RunProgress(len(order), description=suite.name, enabled=opts.progress)
     progress.done = len(order) - len(todo)
     worker = _Worker(suite, backend, options, metrics, cache, opts.retry, run_dir, progress, tools)
+    env = MetricEnv(results_root=opts.results_root, use_cache=opts.use_cache,
+                    retry=lambda call: with_retries(call, opts.retry, random.Random()),
+                    judge_model=opts.judge_model, judge_options=dict(opts.judge_options))
+    started_metrics: list[AsyncMetric] = []
     run_dir.open_for_append()
     try:
+        for _, metric in metrics:
+            am = _as_async(metric)
+            if am is not None:
+                await am.start(env)
+                started_metrics.append(am)
         with progress:
             if progress._progress is not None and progress.done:
                 progress._progress.update(progress._task, completed=progress.done)
@@ -368,6 +388,8 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
 
             await asyncio.gather(*(work() for _ in range(min(opts.concurrency, max(1, len(todo))))))
     finally:
+        for started in started_metrics:
+            await started.stop()
         run_dir.close()
         if cache is not None:
             cache.close()
@@ -379,6 +401,11 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
     manifest = manifest.model_copy(update={"finished_at": utc_now()})
     run_dir.write_manifest(manifest)
     return RunOutcome(run_dir=run_dir, manifest=manifest, summary=summary, n_new=worker.n_new)
+
+
+def _as_async(metric: Metric) -> AsyncMetric | None:
+    """The metric as an AsyncMetric when it awaits things (judges, batched encoders)."""
+    return cast(AsyncMetric, metric) if isinstance(metric, AsyncMetric) else None
 
 
 def _combine(traces: list[Trace], *, output: str, messages: list[Message], tool_calls: list[ToolCall]) -> Trace:

@@ -75,12 +75,17 @@ class BackendRef(BaseModel):
 
 
 class MetricRef(BaseModel):
+    """A metric or judge as a run used it: enough to tell whether two runs scored alike."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str
     name: str
     version: str
+    """For judges: the rubric's version and content hash, e.g. `2+3f9a0c1b2d4e`."""
     args: dict[str, JsonValue] = Field(default_factory=dict)
+    model: str | None = None
+    """For judges: the judge model spec."""
 
 
 class RunSettings(BaseModel):

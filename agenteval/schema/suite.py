@@ -84,10 +84,13 @@ class MetricSpec(BaseModel):
             ((name, args),) = data.items()
             if args is None:
                 args = {}
+            if name == "judge" and isinstance(args, str):  # `- judge: correctness`
+                args = {"rubric": args}
             if not isinstance(args, dict):
                 raise ValueError(f"the arguments of metric {name!r} must be a mapping")
             args = dict(args)
-            mid = args.pop("id", None) or str(name)
+            default_id = f"judge/{args.get('rubric')}" if name == "judge" else str(name)
+            mid = args.pop("id", None) or default_id
             return {"name": name, "id": mid, "args": args}
         if isinstance(data, dict) and "id" not in data:
             return {**data, "id": data["name"]}
