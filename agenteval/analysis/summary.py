@@ -73,7 +73,11 @@ def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str
     usage = Usage(input_tokens=0, output_tokens=0, cost_usd=0.0)
     cost_known = True
     latencies: list[float] = []
+    judge_usage = Usage()
     for r in results:
+        for score in r.scores.values():
+            if score.usage is not None:
+                judge_usage = judge_usage.add(score.usage)
         n += 1
         errors += r.error is not None
         cached += r.cached
@@ -97,4 +101,4 @@ def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str
                          p95=percentile(latencies, 95) if latencies else None, n=len(latencies))
     passed = all(t.passed for t in th.values()) and not (n > 0 and errors == n)
     return RunSummary(run_id=run_id, n_samples=n, n_errors=errors, n_cached=cached, metrics=metrics,
-                      thresholds=th, passed=passed, usage=usage, latency=lat)
+                      thresholds=th, passed=passed, usage=usage, judge_usage=judge_usage, latency=lat)

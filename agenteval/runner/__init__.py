@@ -1,6 +1,6 @@
 """The runner: concurrency, retries, response cache, resume."""
 
-from .cache import ResponseCache, cache_key
+from ..tracecache import ResponseCache, cache_key
 from .engine import RunOptions, RunOutcome, run_suite, select_samples
 from .retry import RetryPolicy, with_retries
 

@@ -46,7 +46,7 @@ from ..store.rundir import RunDir, new_run_id, utc_now
 from ..suite.check import check_suite
 from ..suite.templating import render_messages, user_turns
 from ..tools import Toolbox, ToolboxFactory, ToolError
-from .cache import ResponseCache, cache_key
+from ..tracecache import ResponseCache, cache_key
 from .progress import RunProgress
 from .retry import RetryPolicy, with_retries
 

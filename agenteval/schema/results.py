@@ -22,6 +22,11 @@ class Score(BaseModel):
     """A short human explanation."""
     error: str | None = None
     """Why the score is unmeasured (the metric failed or lacked what it needs)."""
+    usage: Usage | None = None
+    """Tokens and cost a judge spent on this score (None for metrics that call nothing, and for judge
+    answers served from the cache). Counted in the summary's `judge_usage`, apart from the system's."""
+    details: dict[str, JsonValue] = Field(default_factory=dict)
+    """Metric-specific extras, e.g. a judge's raw score, per-sample votes, spread and swap verdicts."""
 
     @property
     def measured(self) -> bool:
@@ -172,6 +177,9 @@ class RunSummary(BaseModel):
     thresholds: dict[str, ThresholdResult]
     passed: bool
     usage: Usage
+    """Tokens and cost of the system under test (non-cached answers)."""
+    judge_usage: Usage = Field(default_factory=Usage)
+    """Tokens and cost spent by judges, counted apart from the system under test."""
     latency: LatencySummary
 
 

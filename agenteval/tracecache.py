@@ -1,8 +1,9 @@
-"""Response cache: content-addressed on everything that changes the answer, in SQLite.
+"""Response caches: content-addressed traces in SQLite (used by the runner and by judges).
 
-Key = sha256 over backend spec, backend options (secrets excluded), the rendered messages, tools,
-seed, repeat index and turn. Only successful traces are stored. One file per results root
-(`<results>/cache.sqlite`), shared by runs; WAL mode lets concurrent runs read and write it.
+`cache_key` covers everything that changes a backend's answer: spec, options (secrets excluded), the
+rendered messages, tools, seed, repeat index and turn (judges add their rubric hash and version). Only
+successful traces are stored. One file per results root and use (`<results>/cache.sqlite`,
+`<results>/judge_cache.sqlite`), shared by runs; WAL mode lets concurrent runs read and write it.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
-from ..backends.base import SECRET_MARKERS, BackendRequest
-from ..schema import Trace
+from .backends.base import SECRET_MARKERS, BackendRequest
+from .schema import Trace
 
 __all__ = ["ResponseCache", "cache_key"]
 
 
-def cache_key(spec: str, options: dict[str, JsonValue], request: BackendRequest) -> str:
+def cache_key(spec: str, options: dict[str, JsonValue], request: BackendRequest,
+              extra: dict[str, JsonValue] | None = None) -> str:
     opts = {k: v for k, v in options.items() if not any(m in k.lower() for m in SECRET_MARKERS)}
-    payload = {
+    payload: dict[str, JsonValue] = {
+        "extra": extra or {},
         "spec": spec,
         "options": opts,
         "messages": [m.model_dump(mode="json", exclude_none=True) for m in request.messages],
