@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 from pydantic import JsonValue
@@ -38,12 +39,25 @@ def cache_key(spec: str, options: dict[str, JsonValue], request: BackendRequest,
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def _set_wal(db: sqlite3.Connection, attempts: int = 50) -> None:
+    """Switch to WAL (persistent once any process did it). Switching needs a moment alone with the file,
+    so when another process holds it, retry briefly; the busy timeout covers every later statement."""
+    for _ in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            time.sleep(0.05)
+
+
 class ResponseCache:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        _set_wal(self._db)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, trace TEXT NOT NULL,"
                          " created_at INTEGER DEFAULT (strftime('%s','now')))")

@@ -125,6 +125,15 @@ class EnvironmentSpec(BaseModel):
     """For model backends: how many rounds of tool calls the runner executes before giving up."""
 
 
+class PassIf(BaseModel):
+    """When a sample counts as passed in the pytest plugin (with repeats: its share of passing repeats)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_pass_rate: float = Field(1.0, ge=0, le=1)
+    """A sample passes when at least this share of its repeats pass every metric with a pass rule."""
+
+
 class GatesSpec(BaseModel):
     """What makes `agenteval compare` (and the pytest regression gate) fail for this suite."""
 
@@ -265,6 +274,7 @@ class SuiteFile(BaseModel):
     output_schema: dict[str, JsonValue] | None = None
     """JSON Schema the answer must satisfy (used by the json_schema metric)."""
     metrics: list[MetricSpec] = Field(default_factory=lambda: [MetricSpec.model_validate("exact_match")])
+    pass_if: PassIf = Field(default_factory=lambda: PassIf())
     gates: GatesSpec | None = None
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
     samples: list[SampleItem] = Field(default_factory=list)
@@ -305,6 +315,7 @@ class Suite(BaseModel):
     """Stateful Python tools the agent really calls (see EnvironmentSpec)."""
     output_schema: dict[str, JsonValue] | None = None
     metrics: list[MetricSpec]
+    pass_if: PassIf = Field(default_factory=lambda: PassIf())
     gates: GatesSpec | None = None
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
     samples: list[ResolvedSample]

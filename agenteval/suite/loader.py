@@ -15,7 +15,7 @@ from ..schema import ResolvedSample, Sample, SampleSource, Suite, SuiteFile
 from .datafiles import iter_rows
 from .yaml_lines import LineMap, load_yaml_with_lines
 
-__all__ = ["load_suite", "sample_hash", "canonical_json"]
+__all__ = ["load_suite", "sample_hash", "canonical_json", "suite_from_data"]
 
 _TAGS = {"sample", "source"}  # discriminator tags pydantic puts into error locations
 _SAMPLE_FIELDS = set(Sample.model_fields)
@@ -125,6 +125,15 @@ def load_suite(path: str | Path) -> Suite:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read suite file: {exc}", file=file) from None
     data, lines = load_yaml_with_lines(text, file)
+    return suite_from_data(data, p, lines)
+
+
+def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None) -> Suite:
+    """Validate and expand an already parsed suite (e.g. built in Python by the pytest plugin's
+    `run_sample`); `path` names it in errors and anchors relative data files."""
+    p = Path(path)
+    file = str(p)
+    lines = lines or LineMap({})
     if not isinstance(data, dict):
         raise ConfigError("a suite file must be a mapping with at least `name` and `samples`", file=file,
                           line=1)
@@ -169,13 +178,15 @@ def load_suite(path: str | Path) -> Suite:
                               line=lines.line_for(("thresholds", key)), field=f"thresholds.{key}",
                               hint=did_you_mean(key, ids))
 
-    settings = sf.model_dump(mode="json", exclude={"samples", "description", "backend", "gates", "thresholds"})
+    # Policy (thresholds, gates, pass_if) and presentation are not content: changing them keeps the hash.
+    policy = {"samples", "description", "backend", "gates", "thresholds", "pass_if"}
+    settings = sf.model_dump(mode="json", exclude=policy)
     digest = hashlib.sha256(canonical_json(settings).encode())
     for s in resolved:
         digest.update(f"\n{s.id}={s.hash}".encode())
     return Suite(path=file, name=sf.name, version=sf.version, description=sf.description, task=sf.task,
                  backend=sf.backend, system=sf.system, prompt=sf.prompt, tools=sf.tools,
-                 environment=sf.environment, gates=sf.gates,
+                 environment=sf.environment, gates=sf.gates, pass_if=sf.pass_if,
                  output_schema=sf.output_schema, metrics=sf.metrics, thresholds=sf.thresholds,
                  samples=resolved, content_hash=digest.hexdigest())
 
