@@ -130,7 +130,7 @@ class PassIf(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    min_pass_rate: float = Field(1.0, ge=0, le=1)
+    min_pass_rate: float = Field(default=1.0, ge=0, le=1)
     """A sample passes when at least this share of its repeats pass every metric with a pass rule."""
 
 
