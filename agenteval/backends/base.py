@@ -55,10 +55,27 @@ class BackendFactory(Protocol):
     def __call__(self, target: str, options: dict[str, JsonValue]) -> Backend: ...
 
 
-SECRET_MARKERS = ("key", "token", "secret", "password", "authorization", "credential")
+SECRET_MARKERS = ("key", "token", "secret", "password", "authorization", "credential", "auth", "cookie")
+_HEADER_KEYS = ("headers",)
+
+
+def _is_secret_name(name: str) -> bool:
+    lowered = name.lower()
+    return any(m in lowered for m in SECRET_MARKERS)
+
+
+def _redact_value(name: str, value: JsonValue) -> JsonValue:
+    if _is_secret_name(name) and value:
+        return "***"
+    if isinstance(value, dict):
+        headers = any(h in name.lower() for h in _HEADER_KEYS)
+        return {k: ("***" if headers and v else _redact_value(k, v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_value(name, v) for v in value]
+    return value
 
 
 def redact(options: dict[str, JsonValue]) -> dict[str, JsonValue]:
-    """Options with secret values replaced by '***' (for the manifest and logs)."""
-    return {k: ("***" if any(m in k.lower() for m in SECRET_MARKERS) and v else v)
-            for k, v in options.items()}
+    """Options with secrets replaced by '***' (for the manifest, reports and logs): any value under a
+    key that names a secret (api_key, x-token, Authorization, ...), at any depth, and every header value."""
+    return {k: _redact_value(k, v) for k, v in options.items()}

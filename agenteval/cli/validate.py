@@ -12,9 +12,15 @@ __all__ = ["validate_cmd"]
 
 @click.command("validate")
 @click.argument("suites", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def validate_cmd(suites: tuple[str, ...]) -> None:
+@click.option("--allow-outside-data", is_flag=True,
+              help="Let suites read data files outside their own folder (only for suites you trust).")
+def validate_cmd(suites: tuple[str, ...], allow_outside_data: bool) -> None:
     """Check SUITE files: syntax, fields, data files, metrics, templates. Exit 2 on the first problem
     of each bad file (all files are checked)."""
+    if allow_outside_data:
+        import os
+
+        os.environ["AGENTEVAL_ALLOW_OUTSIDE_DATA"] = "1"
     bad = 0
     for path in suites:
         try:

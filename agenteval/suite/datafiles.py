@@ -16,17 +16,29 @@ from typing import Any
 from ..errors import ConfigError
 from ..schema import SampleSource
 
-__all__ = ["iter_rows", "resolve_data_path"]
+__all__ = ["iter_rows", "outside_data_allowed", "resolve_data_path"]
 
 Row = tuple[int, dict[str, Any]]
 """(line or 1-based row number, row as a dict)."""
 
 
+def outside_data_allowed() -> bool:
+    """Whether data files may lie outside the suite's folder (`--allow-outside-data` sets this)."""
+    return os.environ.get("AGENTEVAL_ALLOW_OUTSIDE_DATA", "") not in ("", "0", "false", "no")
+
+
 def resolve_data_path(suite_path: Path, ref: str, *, line: int | None) -> Path:
-    """A data path relative to the suite file's folder; it must exist."""
+    """A data path relative to the suite file's folder; it must exist and, unless allowed explicitly,
+    stay inside that folder (a suite from elsewhere cannot make agenteval read arbitrary files)."""
     p = Path(ref)
     if not p.is_absolute():
         p = suite_path.parent / p
+    base = suite_path.resolve().parent
+    if not p.resolve().is_relative_to(base) and not outside_data_allowed():
+        raise ConfigError(f"data path {ref} leads outside the suite's folder ({base})", file=str(suite_path),
+                          line=line, field="samples.file",
+                          hint="move the data next to the suite, or pass --allow-outside-data "
+                               "(AGENTEVAL_ALLOW_OUTSIDE_DATA=1) if you trust this suite")
     if not p.exists():
         raise ConfigError(f"data file not found: {ref} (looked at {p})", file=str(suite_path), line=line,
                           field="samples.file", hint="paths are relative to the suite file")

@@ -49,7 +49,11 @@ def _walk(node: yaml.Node, path: Path, out: dict[Path, int]) -> None:
 
 def load_yaml_with_lines(text: str, file: str) -> tuple[Any, LineMap]:
     """Parse YAML (or JSON) safely; return the data and a LineMap. Syntax errors -> ConfigError."""
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:  # control characters the YAML reader refuses
+        raise ConfigError(f"bad YAML: {exc.reason} (character {exc.character!r} at position {exc.position})",
+                          file=file, hint="remove control characters from the file") from None
     try:
         node = loader.get_single_node()
         if node is None:
