@@ -14,6 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
+pytest_plugins = ["pytester"]  # tests/pytest_plugin drives pytest itself
+
 from agenteval.testing import FakeOpenAIServer
 
 

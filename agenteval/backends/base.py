@@ -7,6 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from pydantic import JsonValue
 
+from ..redaction import SECRET_MARKERS, redact
 from ..schema import Message, ResolvedSample, ToolSpec, Trace
 
 __all__ = ["Backend", "BackendRequest", "ToolExecutor", "BackendFactory", "SECRET_MARKERS", "redact"]
@@ -53,29 +54,3 @@ class BackendFactory(Protocol):
     """What an `agenteval.backends` entry point resolves to: spec target + options -> Backend."""
 
     def __call__(self, target: str, options: dict[str, JsonValue]) -> Backend: ...
-
-
-SECRET_MARKERS = ("key", "token", "secret", "password", "authorization", "credential", "auth", "cookie")
-_HEADER_KEYS = ("headers",)
-
-
-def _is_secret_name(name: str) -> bool:
-    lowered = name.lower()
-    return any(m in lowered for m in SECRET_MARKERS)
-
-
-def _redact_value(name: str, value: JsonValue) -> JsonValue:
-    if _is_secret_name(name) and value:
-        return "***"
-    if isinstance(value, dict):
-        headers = any(h in name.lower() for h in _HEADER_KEYS)
-        return {k: ("***" if headers and v else _redact_value(k, v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_redact_value(name, v) for v in value]
-    return value
-
-
-def redact(options: dict[str, JsonValue]) -> dict[str, JsonValue]:
-    """Options with secrets replaced by '***' (for the manifest, reports and logs): any value under a
-    key that names a secret (api_key, x-token, Authorization, ...), at any depth, and every header value."""
-    return {k: _redact_value(k, v) for k, v in options.items()}

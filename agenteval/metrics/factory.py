@@ -6,6 +6,7 @@ from pydantic import ValidationError
 
 from .. import registry
 from ..errors import ConfigError
+from ..redaction import redact
 from ..schema import MetricRef, MetricSpec
 from .base import Metric
 
@@ -19,11 +20,15 @@ def metric_class(name: str) -> type[Metric]:
     return cls
 
 
-def build_metric(spec: MetricSpec) -> Metric:
-    """An instance of the metric named by `spec` with its arguments validated."""
+def build_metric(spec: MetricSpec, *, suite_dir: str | None = None) -> Metric:
+    """An instance of the metric named by `spec` with its arguments validated. Metrics that declare a
+    `suite_dir` field (judges, to find the suite's own `judges/` folder) get the suite's folder."""
     cls = metric_class(spec.name)
+    args = dict(spec.args)
+    if suite_dir is not None and "suite_dir" in getattr(cls, "model_fields", {}) and "suite_dir" not in args:
+        args["suite_dir"] = suite_dir
     try:
-        return cls(**spec.args)
+        return cls(**args)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
@@ -36,4 +41,4 @@ def build_metric(spec: MetricSpec) -> Metric:
 def metric_ref(spec: MetricSpec, metric: Metric) -> MetricRef:
     model = getattr(metric, "judge_model_spec", None)
     return MetricRef(id=spec.id, name=spec.name, version=str(getattr(metric, "version", "1")),
-                     args=spec.args, model=model if isinstance(model, str) else None)
+                     args=redact(spec.args), model=model if isinstance(model, str) else None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..errors import ConfigError
 from ..metrics.factory import build_metric
 from ..schema import Suite
@@ -15,10 +17,11 @@ def check_suite(suite: Suite) -> None:
     """Raise ConfigError (with file:line) for an unknown/misconfigured metric or a prompt that fails."""
     for i, spec in enumerate(suite.metrics):
         try:
-            build_metric(spec)
+            build_metric(spec, suite_dir=str(Path(suite.path).parent))
         except ConfigError as exc:
-            exc.file, exc.line = suite.path, metric_line(suite.path, i)
-            exc.args = (exc.format(),)
+            if exc.file is None:  # errors from elsewhere (a rubric file) keep their own location
+                exc.file, exc.line = suite.path, metric_line(suite.path, i)
+                exc.args = (exc.format(),)
             raise
     for sample in suite.samples:
         render_messages(suite, sample)

@@ -6,10 +6,12 @@
         ...
         srv.requests          # every request body received, in order
 
-Answers: the first `answers` key contained (case-insensitively) in the last user message gives the
-answer; a `tool_rules` key does the same and answers with a tool call when the request offers a tool
-of that name; otherwise the answer is `echo: <last user message>`. Faults: `fail_next` (consumed one
-per request) and `fail_rate` (seeded) inject HTTP errors, hangs and connection resets.
+Answers: a scripted answer comes first (`script`, consumed one per request, then `responder(body)`,
+which may return None to fall through); else the first `answers` key contained (case-insensitively) in
+the last user message gives the answer; a `tool_rules` key does the same and answers with a tool call
+when the request offers a tool of that name; otherwise the answer is `echo: <last user message>`.
+Faults: `fail_next` (consumed one per request) and `fail_rate` (seeded) inject HTTP errors, hangs and
+connection resets.
 
 Run standalone: `python -m agenteval.testing.fake_openai --port 0 --latency-ms 50`.
 """
@@ -24,15 +26,29 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, Self
 
-__all__ = ["FakeOpenAIServer", "Fault"]
+__all__ = ["FakeOpenAIServer", "Fault", "Reply", "Responder"]
 
 Fault = int | str
 """An HTTP status (e.g. 429), `"hang"` (sleep `hang_s`, then answer) or `"reset"` (drop the connection)."""
+
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A scripted text answer; `finish_reason="length"` imitates an answer cut off by max_tokens."""
+
+    content: str
+    finish_reason: str = "stop"
+
+
+Responder = Callable[[dict[str, Any]], "str | Reply | None"]
+"""Called with each request body; its answer wins over `answers` (None: fall through to the rules)."""
 
 _ERROR_TYPES = {
     400: "invalid_request_error",
@@ -78,6 +94,8 @@ class FakeOpenAIServer:
         retry_after: str = "0",
         hang_s: float = 5.0,
         models: list[str] | None = None,
+        script: list[str | Reply] | None = None,
+        responder: Responder | None = None,
         port: int = 0,
     ) -> None:
         self.answers: dict[str, str] = dict(answers or {})
@@ -91,6 +109,9 @@ class FakeOpenAIServer:
         self.retry_after = retry_after
         self.hang_s = hang_s
         self.models: list[str] = list(models or ["fake-model"])
+        self.script: list[str | Reply] = list(script or [])
+        """Answers for the next requests, in order (one consumed per answered request)."""
+        self.responder: Responder | None = responder
         self.requests: list[dict[str, Any]] = []
         self._port = port
         self._lock = threading.Lock()
@@ -163,6 +184,15 @@ class FakeOpenAIServer:
                 return self._rng.choice(self.fail_kinds)
         return None
 
+    def _scripted(self, body: dict[str, Any]) -> Reply | None:
+        with self._lock:
+            item: str | Reply | None = self.script.pop(0) if self.script else None
+        if item is None and self.responder is not None:
+            item = self.responder(body)
+        if item is None:
+            return None
+        return item if isinstance(item, Reply) else Reply(item)
+
     def answer(self, body: dict[str, Any], index: int = 0) -> dict[str, Any]:
         """The chat.completion object this server returns for a request body (the `index`-th)."""
         messages = body.get("messages") or []
@@ -182,7 +212,9 @@ class FakeOpenAIServer:
         completion_text: str
         last = messages[-1] if messages and isinstance(messages[-1], dict) else {}
         after_tool = last.get("role") == "tool"
-        for key, (tool, args) in self.tool_rules.items():
+        scripted = self._scripted(body)
+        rules = self.tool_rules if scripted is None else {}
+        for key, (tool, args) in rules.items():
             # After a tool result the model answers in text (one tool round per rule).
             if key.lower() in lowered and tool in offered and not after_tool:
                 arguments = args if isinstance(args, str) else json.dumps(args)
@@ -197,7 +229,10 @@ class FakeOpenAIServer:
                 completion_text = arguments
                 break
         else:
-            if after_tool:
+            if scripted is not None:
+                text = scripted.content
+                finish = scripted.finish_reason
+            elif after_tool:
                 text = f"tool said: {_text(last.get('content'))}"
             else:
                 text = next((v for k, v in self.answers.items() if k.lower() in lowered),
