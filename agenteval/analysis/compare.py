@@ -184,7 +184,7 @@ def _metric(metric: str, paired: list[str], b_cases: dict[str, list[SampleResult
         verdict = "improved" if delta > 0 else "regressed"
     return MetricComparison(metric=metric, n_pairs=n, n_unpaired=unpaired, baseline_mean=mb, candidate_mean=mc,
                             delta=delta, delta_ci_low=low, delta_ci_high=high, test=test, p_value=p, mde=mde,
-                            verdict=verdict,  # type: ignore[arg-type]
+                            verdict=verdict,
                             baseline_pass_at_k=k_stats[0][0], candidate_pass_at_k=k_stats[1][0],
                             baseline_pass_hat_k=k_stats[0][1], candidate_pass_hat_k=k_stats[1][1])
 
@@ -226,7 +226,7 @@ def _case_changes(metrics: list[str], paired: list[str], b_cases: dict[str, list
             if kind is None:
                 continue
             bo, co = b_cases[sid][0].output, c_cases[sid][0].output
-            out.append(CaseChange(sample_id=sid, metric=metric, kind=kind,  # type: ignore[arg-type]
+            out.append(CaseChange(sample_id=sid, metric=metric, kind=kind,
                                   baseline=bs, candidate=cs,
                                   baseline_value=_mean_value(b_cases[sid], metric),
                                   candidate_value=_mean_value(c_cases[sid], metric),

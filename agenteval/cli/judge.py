@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import JsonValue
@@ -15,6 +16,9 @@ from ..store import results_root, utc_now
 from .options import results_option
 from .render import fmt, wide_console
 
+if TYPE_CHECKING:
+    from ..judging.calibrate import CalibrationReport
+
 __all__ = ["judge_cmd"]
 
 
@@ -24,8 +28,15 @@ def judge_cmd() -> None:
 
 
 async def _calibrate(rubric_ref: str, labels: Path, model: str | None, options: dict[str, JsonValue],
-                     samples: int, concurrency: int, root: Path, use_cache: bool):  # type: ignore[no-untyped-def]
-    from ..judging.calibrate import CalibrationItem, calibration_report, example_sample, judge_verdict, load_labels
+                     samples: int, concurrency: int, root: Path, use_cache: bool) -> CalibrationReport:
+    from ..judging.calibrate import (
+        CalibrationItem,
+        LabelledExample,
+        calibration_report,
+        example_sample,
+        judge_verdict,
+        load_labels,
+    )
     from ..judging.metric import JudgeMetric
     from ..metrics.base import MetricEnv, ScoreContext
     from ..runner.retry import RetryPolicy, with_retries
@@ -41,7 +52,7 @@ async def _calibrate(rubric_ref: str, labels: Path, model: str | None, options: 
     suite = Suite(path=str(labels), name="calibration", version="1", metrics=[], samples=[], content_hash="")
     sem = asyncio.Semaphore(concurrency)
 
-    async def one(ex):  # type: ignore[no-untyped-def]
+    async def one(ex: LabelledExample) -> CalibrationItem:
         async with sem:
             score = await metric.ascore(ScoreContext(sample=example_sample(ex), trace=Trace(output=ex.response),
                                                      suite=suite))

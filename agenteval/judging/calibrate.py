@@ -140,7 +140,7 @@ def judge_verdict(details: dict[str, JsonValue], rubric: Rubric) -> str | None:
         score = details.get("score")
         if not isinstance(score, (int, float)):
             return None
-        return str(int(math.floor(float(score) + 0.5)))  # a mean of several samples: nearest scale point
+        return str(math.floor(float(score) + 0.5))  # a mean of several samples: nearest scale point
     label = details.get("label")
     return str(label) if label is not None else None
 

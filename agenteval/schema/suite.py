@@ -273,6 +273,8 @@ class SuiteFile(BaseModel):
     """Stateful Python tools the agent really calls (see EnvironmentSpec)."""
     output_schema: dict[str, JsonValue] | None = None
     """JSON Schema the answer must satisfy (used by the json_schema metric)."""
+    labels: list[str] | None = None
+    """The closed set of labels a classification answer is parsed to (used by the label_match metric)."""
     metrics: list[MetricSpec] = Field(default_factory=lambda: [MetricSpec.model_validate("exact_match")])
     pass_if: PassIf = Field(default_factory=lambda: PassIf())
     gates: GatesSpec | None = None
@@ -314,6 +316,8 @@ class Suite(BaseModel):
     environment: EnvironmentSpec | None = None
     """Stateful Python tools the agent really calls (see EnvironmentSpec)."""
     output_schema: dict[str, JsonValue] | None = None
+    labels: list[str] | None = None
+    """The closed set of labels a classification answer is parsed to (used by the label_match metric)."""
     metrics: list[MetricSpec]
     pass_if: PassIf = Field(default_factory=lambda: PassIf())
     gates: GatesSpec | None = None

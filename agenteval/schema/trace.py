@@ -66,8 +66,8 @@ class Usage(BaseModel):
             return a + b
 
         return Usage(
-            input_tokens=plus(self.input_tokens, other.input_tokens),  # type: ignore[arg-type]
-            output_tokens=plus(self.output_tokens, other.output_tokens),  # type: ignore[arg-type]
+            input_tokens=plus(self.input_tokens, other.input_tokens),
+            output_tokens=plus(self.output_tokens, other.output_tokens),
             cost_usd=plus(self.cost_usd, other.cost_usd),
         )
 

@@ -98,7 +98,8 @@ def _matcher_kind(v: Any) -> str | None:
     if isinstance(v, dict) and len(v) == 1:
         key = next(iter(v))
         return key if key in _MATCHER_KEYS else None
-    for key, cls in zip(_MATCHER_KEYS, (OneOfMatcher, FuzzyMatcher, RegexMatcher, NumericMatcher), strict=True):
+    classes: tuple[type[BaseModel], ...] = (OneOfMatcher, FuzzyMatcher, RegexMatcher, NumericMatcher)
+    for key, cls in zip(_MATCHER_KEYS, classes, strict=True):
         if isinstance(v, cls):
             return key
     return None

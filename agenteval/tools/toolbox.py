@@ -65,7 +65,7 @@ class Toolbox:
         failed call is recorded with its error either way.
         """
         arguments = {**(args or {}), **kwargs}
-        record = ToolCall(tool=name, args=_json_safe(arguments), id=call_id or f"call_{len(self.calls)}",  # type: ignore[arg-type]
+        record = ToolCall(tool=name, args=_json_safe(arguments), id=call_id or f"call_{len(self.calls)}",
                           turn=self.turn)
         started = time.perf_counter()
         try:
