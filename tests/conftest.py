@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-pytest_plugins = ["pytester"]  # tests/pytest_plugin drives pytest itself
-
 from agenteval.testing import FakeOpenAIServer
+
+pytest_plugins = ["pytester"]  # tests/pytest_plugin drives pytest itself
 
 
 @pytest.fixture
