@@ -19,7 +19,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q torch==2.13.0 2>&1 | { grep -v "^WARNING: Location" || true; }
-	$(PIP) install -q -e '.[dev,embeddings,local,mlflow]' 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(PIP) install -q -e '.[dev,embeddings,local,mlflow,ray]' 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), 'torch was replaced: ' + torch.__version__"
 	$(PY) -c "import agenteval, litellm, llama_cpp, sentence_transformers"
 	touch $@

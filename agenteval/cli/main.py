@@ -28,7 +28,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from . import baseline, compare, judge, leaderboard, list_cmd, modelcard, report, run, validate
+    from . import baseline, compare, judge, leaderboard, list_cmd, merge, modelcard, report, run, validate
 
     cli.add_command(run.run_cmd)
     cli.add_command(compare.compare_cmd)
@@ -38,6 +38,7 @@ def _register() -> None:
     cli.add_command(report.report_cmd)
     cli.add_command(modelcard.modelcard_cmd)
     cli.add_command(judge.judge_cmd)
+    cli.add_command(merge.merge_cmd)
     cli.add_command(validate.validate_cmd)
     cli.add_command(list_cmd.list_cmd)
 
