@@ -12,14 +12,14 @@ export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: venv browser test demo lint typecheck clean
+.PHONY: venv browser test demo lint typecheck clean audit lock
 
 # The CPU build of torch goes in first: with no torch installed, sentence-transformers would pull a
 # multi-GB CUDA build. The [local] extra compiles llama-cpp-python once (a few minutes).
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q torch==2.13.0 2>&1 | { grep -v "^WARNING: Location" || true; }
-	$(PIP) install -q -e '.[dev,embeddings,local,mlflow,ray]' 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(PIP) install -q -c constraints.txt torch==2.13.0 2>&1 | { grep -v "^WARNING: Location" || true; }
+	$(PIP) install -q -c constraints.txt -e '.[dev,embeddings,local,mlflow,ray]' 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(PY) -c "import torch; assert torch.__version__.startswith('2.13.0'), 'torch was replaced: ' + torch.__version__"
 	$(PY) -c "import agenteval, litellm, llama_cpp, sentence_transformers"
 	touch $@
@@ -46,3 +46,14 @@ typecheck: venv
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache
+
+# Known vulnerabilities in the pinned dependencies (pip-audit asks the package index's advisory data).
+audit: venv
+	$(PIP) install -q pip-audit 2>&1 | { grep -v "^WARNING: Location" || true; }
+	grep -v '^torch==' constraints.txt > .venv/audit-requirements.txt
+	$(VENV)/bin/pip-audit --progress-spinner off --no-deps --disable-pip -r .venv/audit-requirements.txt
+
+# Re-pin constraints.txt from the current virtualenv (after changing dependencies in pyproject.toml).
+lock: venv
+	{ head -2 constraints.txt; $(PIP) freeze --exclude-editable | grep -v '^-e\|^agenteval'; } > constraints.new
+	mv constraints.new constraints.txt

@@ -25,7 +25,7 @@ _BACKEND_DOCS = {
 
 
 @click.command("list")
-@click.argument("what", type=click.Choice(["backends", "metrics", "runs"]))
+@click.argument("what", type=click.Choice(["backends", "metrics", "presets", "runs"]))
 @results_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--suite", default=None, help="runs: only this suite.")
@@ -38,7 +38,7 @@ _BACKEND_DOCS = {
 def list_cmd(what: str, results: str | None, as_json: bool, suite: str | None, backend: str | None,
              tag: str | None, label: tuple[str, ...], since: str | None, until: str | None,
              status: str | None) -> None:
-    """List registered backends or metrics, or the runs in the results root."""
+    """List registered backends, metrics or task presets, or the runs in the results root."""
     console = wide_console()
     if what == "backends":
         rows = [(n, _BACKEND_DOCS.get(n, "(plugin)")) for n in registry.backends.names()]
@@ -70,6 +70,23 @@ def list_cmd(what: str, results: str | None, as_json: bool, suite: str | None, b
         t = Table("metric", "version", "what it measures", "arguments")
         for it in items:
             t.add_row(it["name"], it["version"], it["summary"], it["args"])
+        console.print(t)
+    elif what == "presets":
+        from ..presets import all_presets, presets_table
+        from ..presets.model import threshold_text
+
+        if as_json:
+            click.echo(json.dumps(presets_table(), indent=2))
+            return
+        t = Table("task", "aliases", "metrics (default threshold)", "aggregation")
+        for p in all_presets():
+            lines = []
+            for m in p.metrics:
+                th = p.thresholds.get(m.id)
+                lines.append(f"{m.id}{' ' + threshold_text(th) if th else ''}"
+                             f"{'' if m.name in registry.metrics else ' (not installed)'}")
+            t.add_row(p.name, ", ".join(p.aliases), "\n".join(lines),
+                      "\n".join(f"{k}: {v}" for k, v in p.aggregation.items()))
         console.print(t)
     else:
         from dataclasses import asdict

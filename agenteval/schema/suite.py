@@ -275,11 +275,23 @@ class SuiteFile(BaseModel):
     """JSON Schema the answer must satisfy (used by the json_schema metric)."""
     labels: list[str] | None = None
     """The closed set of labels a classification answer is parsed to (used by the label_match metric)."""
-    metrics: list[MetricSpec] = Field(default_factory=lambda: [MetricSpec.model_validate("exact_match")])
+    metrics: list[MetricSpec] | None = None
+    """The metrics; when absent, the `task:` preset's (or `exact_match` without a task)."""
+    add_metrics: list[MetricSpec] = Field(default_factory=list)
+    """Metrics added to the preset's (or to `metrics`)."""
+    remove_metrics: list[str] = Field(default_factory=list)
+    """Metric ids removed from the preset's."""
     pass_if: PassIf = Field(default_factory=lambda: PassIf())
     gates: GatesSpec | None = None
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
     samples: list[SampleItem] = Field(default_factory=list)
+
+    @field_validator("task", mode="before")
+    @classmethod
+    def _task_alias(cls, v: Any) -> Any:
+        aliases = {"recommendation": "ranking", "summarization": "generation", "agent": "tool_use",
+                   "tool-use": "tool_use"}
+        return aliases.get(v, v) if isinstance(v, str) else v
 
     @field_validator("version", mode="before")
     @classmethod

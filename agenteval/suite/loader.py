@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError
 from ..registry import did_you_mean
-from ..schema import ResolvedSample, Sample, SampleSource, Suite, SuiteFile
+from ..schema import MetricSpec, ResolvedSample, Sample, SampleSource, Suite, SuiteFile, Threshold
 from .datafiles import iter_rows
 from .yaml_lines import LineMap, load_yaml_with_lines
 
@@ -114,6 +114,34 @@ def _resolve_source(path: Path, source: SampleSource, line: int | None) -> list[
     return out
 
 
+def _metrics_and_thresholds(sf: SuiteFile, file: str, lines: LineMap) -> tuple[list[MetricSpec], dict[str, Threshold]]:
+    """The suite's metrics and thresholds: its own `metrics:`, or its task preset's, or `exact_match`;
+    then `add_metrics` / `remove_metrics`; the suite's `thresholds` override the preset's."""
+    thresholds: dict[str, Threshold] = {}
+    if sf.metrics is not None:
+        metrics = list(sf.metrics)
+    elif sf.task is not None:
+        from ..presets import get_preset
+
+        preset = get_preset(sf.task)
+        metrics = list(preset.metrics)
+        thresholds = dict(preset.thresholds)
+    else:
+        metrics = [MetricSpec.model_validate("exact_match")]
+    metrics += sf.add_metrics
+    ids = [m.id for m in metrics]
+    for i, mid in enumerate(sf.remove_metrics):
+        if mid not in ids:
+            raise ConfigError(f"cannot remove metric {mid!r}: it is not among {', '.join(ids)}", file=file,
+                              line=lines.line_for(("remove_metrics", i)), field="remove_metrics",
+                              hint=did_you_mean(mid, ids))
+    metrics = [m for m in metrics if m.id not in sf.remove_metrics]
+    kept = {m.id for m in metrics}
+    thresholds = {k: v for k, v in thresholds.items() if k in kept}
+    thresholds.update(sf.thresholds)
+    return metrics, thresholds
+
+
 def load_suite(path: str | Path) -> Suite:
     """Load, validate and expand a suite file. Every problem is a ConfigError naming file:line."""
     p = Path(path)
@@ -160,8 +188,10 @@ def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None) -
             seen[sid] = origin
             resolved.append(ResolvedSample(**{**sample.model_dump(), "id": sid}, hash=h, origin=origin))
 
-    ids = [m.id for m in sf.metrics]
-    for i, m in enumerate(sf.metrics):
+    metrics, thresholds = _metrics_and_thresholds(sf, file, lines)
+    sf = sf.model_copy(update={"metrics": metrics, "thresholds": thresholds})
+    ids = [m.id for m in metrics]
+    for i, m in enumerate(metrics):
         if ids.count(m.id) > 1:
             raise ConfigError(f"metric id {m.id!r} is used twice", file=file,
                               line=lines.line_for(("metrics", i)), field="metrics",
@@ -179,15 +209,15 @@ def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None) -
                               hint=did_you_mean(key, ids))
 
     # Policy (thresholds, gates, pass_if) and presentation are not content: changing them keeps the hash.
-    policy = {"samples", "description", "backend", "gates", "thresholds", "pass_if"}
-    settings = sf.model_dump(mode="json", exclude=policy)
+    policy = {"samples", "description", "backend", "gates", "thresholds", "pass_if", "add_metrics", "remove_metrics"}
+    settings = sf.model_dump(mode="json", exclude=policy, exclude_none=True)
     digest = hashlib.sha256(canonical_json(settings).encode())
     for s in resolved:
         digest.update(f"\n{s.id}={s.hash}".encode())
     return Suite(path=file, name=sf.name, version=sf.version, description=sf.description, task=sf.task,
                  backend=sf.backend, system=sf.system, prompt=sf.prompt, tools=sf.tools,
                  environment=sf.environment, gates=sf.gates, pass_if=sf.pass_if,
-                 output_schema=sf.output_schema, metrics=sf.metrics, thresholds=sf.thresholds,
+                 output_schema=sf.output_schema, labels=sf.labels, metrics=metrics, thresholds=thresholds,
                  samples=resolved, content_hash=digest.hexdigest())
 
 

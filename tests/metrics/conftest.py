@@ -7,7 +7,8 @@ from typing import Protocol
 import pytest
 from pydantic import JsonValue
 
-from agenteval.metrics import ScoreContext
+from agenteval import registry
+from agenteval.metrics import ScoreContext, classification, extraction, forecasting, length, rag, ranking
 from agenteval.schema import ResolvedSample, Suite, Trace, Usage
 
 
@@ -44,3 +45,27 @@ def _make_ctx(
 def make_ctx() -> MakeCtx:
     """`make_ctx(output, expected, latency_s=, cost_usd=, output_schema=)` -> ScoreContext."""
     return _make_ctx
+
+
+def register_task_metrics() -> None:
+    """Register the task-preset metrics by name (until pyproject lists them as entry points)."""
+    for cls in (classification.LabelMatch, ranking.NdcgAtK, ranking.Mrr, ranking.RecallAtK, ranking.MapAtK,
+                ranking.HitRateAtK, extraction.FieldF1, extraction.RecordExactMatch, forecasting.Mae,
+                forecasting.Rmse, forecasting.Smape, forecasting.Mase, rag.ContextPrecision, rag.ContextRecall,
+                length.LengthBudget):
+        if cls.name not in registry.metrics:
+            registry.metrics.register(cls.name, cls)
+
+
+register_task_metrics()
+
+
+def task_ctx(output: str = "", expected: JsonValue = None, *, metadata: dict[str, JsonValue] | None = None,
+             events: list[JsonValue] | None = None, labels: list[str] | None = None) -> ScoreContext:
+    """A ScoreContext with sample metadata, trace events and suite labels (for the task-preset metrics)."""
+    sample = ResolvedSample(id="s1", hash="h", origin="f:1", input="q", expected=expected,
+                            metadata=metadata or {})
+    trace = Trace(output=output, events=events or [])
+    suite = Suite(path="s.yaml", name="s", version="1", metrics=[], samples=[sample], content_hash="x",
+                  labels=labels)
+    return ScoreContext(sample=sample, trace=trace, suite=suite)

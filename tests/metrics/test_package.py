@@ -14,7 +14,8 @@ from agenteval.metrics import Metric, MetricBase
 
 _PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 _REQUIRED_ARGS = {"latency_budget": {"max_s": 1.0}, "cost_budget": {"max_usd": 1.0},
-                  "trajectory_single_tool_use": {"tool_name": "search"}, "judge": {"rubric": "correctness"}}
+                  "trajectory_single_tool_use": {"tool_name": "search"}, "judge": {"rubric": "correctness"},
+                  "length_budget": {"max_words": 100}}
 
 
 def _builtin_entry_points() -> dict[str, str]:
