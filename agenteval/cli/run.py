@@ -56,15 +56,31 @@ def _parse_labels(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
 @click.option("--label", "labels", multiple=True, metavar="K=V", help="Version label, repeatable.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when a TTY).")
+@click.option("--judge-model", default=None, metavar="SPEC", help="Model for every judge metric (overrides rubrics).")
+@click.option("-J", "judge_opts", multiple=True, metavar="KEY=VALUE", help="Judge backend option, repeatable.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Run here, or as shards on a Ray cluster (needs agenteval[ray]; docs/scaleout.md).")
+@click.option("--shards", type=int, default=None, help="With --executor ray: number of shards (default: one per CPU).")
+@click.option("--ray-address", default=None, metavar="ADDRESS",
+              help="With --executor ray: ray.init address (default $RAY_ADDRESS or a local instance).")
+@click.option("--allow-outside-data", is_flag=True,
+              help="Let the suite read data files outside its own folder (only for suites you trust).")
 @click.option("--mlflow", "mlflow", is_flag=True,
               help="Also log each run to MLflow (needs agenteval[mlflow]; default store <results>/mlflow.db).")
 @click.option("--mlflow-uri", default=None, help="MLflow tracking URI (implies --mlflow).")
 @click.option("--mlflow-experiment", default=None, help="MLflow experiment name (default: the suite name).")
 def run_cmd(suite: str, backends: tuple[str, ...], backend_opts: tuple[str, ...], results: str | None,
             concurrency: int, repeat: int, limit: int | None, shard: str | None, resume: str | None,
-            no_cache: bool, labels: tuple[str, ...], progress: bool | None, mlflow: bool,
-            mlflow_uri: str | None, mlflow_experiment: str | None) -> None:
-    """Run SUITE and print its metrics; exit 1 when a threshold fails."""
+            no_cache: bool, labels: tuple[str, ...], progress: bool | None, judge_model: str | None,
+            judge_opts: tuple[str, ...], executor: str, shards: int | None, ray_address: str | None,
+            allow_outside_data: bool, mlflow: bool, mlflow_uri: str | None, mlflow_experiment: str | None) -> None:
+    """Run SUITE and print its metrics; exit 1 when a threshold fails or a sample ended in an error."""
+    if allow_outside_data:
+        import os
+
+        os.environ["AGENTEVAL_ALLOW_OUTSIDE_DATA"] = "1"
+    if executor != "ray" and (shards is not None or ray_address is not None):
+        raise ConfigError("--shards and --ray-address need --executor ray", field="--executor")
     loaded = load_suite(suite)
     options: dict[str, JsonValue] = dict(parse_option(o) for o in backend_opts)
     label_map = _parse_labels(labels)
@@ -80,9 +96,15 @@ def run_cmd(suite: str, backends: tuple[str, ...], backend_opts: tuple[str, ...]
             results_root=results_root(results), backend_spec=spec, backend_options=options,
             concurrency=concurrency, repeat=repeat, limit=limit, shard=_parse_shard(shard), resume=resume,
             use_cache=not no_cache, labels=label_map, progress=progress, on_start=started.append,
+            judge_model=judge_model, judge_options=dict(parse_option(o) for o in judge_opts),
         )
         try:
-            outcome = asyncio.run(run_suite(loaded, opts))
+            if executor == "ray":
+                from ..scaleout import run_with_ray
+
+                outcome = run_with_ray(loaded, opts, shards, ray_address)
+            else:
+                outcome = asyncio.run(run_suite(loaded, opts))
         except KeyboardInterrupt:
             if started:
                 rd = started[0]
