@@ -4,6 +4,11 @@
 rendered messages, tools, seed, repeat index and turn (judges add their rubric hash and version). Only
 successful traces are stored. One file per results root and use (`<results>/cache.sqlite`,
 `<results>/judge_cache.sqlite`), shared by runs; WAL mode lets concurrent runs read and write it.
+
+Writes are batched: `put` keeps the entry in memory (where `get` sees it at once) and writes the
+pending entries in one transaction when `FLUSH_EVERY` of them are waiting or `FLUSH_AFTER_S` have
+passed since the last write, and at `close`. A killed process loses at most that window of cache
+entries, never a result (results go to the run folder, which `--resume` reads).
 """
 
 from __future__ import annotations
@@ -12,24 +17,39 @@ import hashlib
 import json
 import sqlite3
 import time
+from functools import cache, lru_cache
 from pathlib import Path
 
-from pydantic import JsonValue
+from pydantic import JsonValue, TypeAdapter
 
 from .backends.base import SECRET_MARKERS, BackendRequest
-from .schema import Trace
+from .schema import Message, Trace
 
 __all__ = ["ResponseCache", "cache_key"]
+
+FLUSH_EVERY = 512
+FLUSH_AFTER_S = 1.0
+
+
+@cache
+def _messages_adapter() -> TypeAdapter[list[Message]]:
+    return TypeAdapter(list[Message])
+
+
+@lru_cache(maxsize=256)
+def _is_secret(option: str) -> bool:
+    return any(m in option.lower() for m in SECRET_MARKERS)
 
 
 def cache_key(spec: str, options: dict[str, JsonValue], request: BackendRequest,
               extra: dict[str, JsonValue] | None = None) -> str:
-    opts = {k: v for k, v in options.items() if not any(m in k.lower() for m in SECRET_MARKERS)}
+    opts = {k: v for k, v in options.items() if not _is_secret(k)}
+    messages: JsonValue = _messages_adapter().dump_python(request.messages, mode="json", exclude_none=True)
     payload: dict[str, JsonValue] = {
         "extra": extra or {},
         "spec": spec,
         "options": opts,
-        "messages": [m.model_dump(mode="json", exclude_none=True) for m in request.messages],
+        "messages": messages,
         "tools": [t.model_dump(mode="json") for t in request.tools],
         "seed": request.seed,
         "repeat": request.repeat,
@@ -61,19 +81,43 @@ class ResponseCache:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, trace TEXT NOT NULL,"
                          " created_at INTEGER DEFAULT (strftime('%s','now')))")
+        self._pending: dict[str, str] = {}
+        self._last_flush = time.monotonic()
 
     def get(self, key: str) -> Trace | None:
-        row = self._db.execute("SELECT trace FROM responses WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            return None
+        text = self._pending.get(key)
+        if text is None:
+            row = self._db.execute("SELECT trace FROM responses WHERE key = ?", (key,)).fetchone()
+            if row is None:
+                return None
+            text = row[0]
         try:
-            return Trace.model_validate_json(row[0])
+            return Trace.model_validate_json(text)
         except ValueError:
             return None  # an entry from an incompatible version: treat as a miss
 
     def put(self, key: str, trace: Trace) -> None:
-        self._db.execute("INSERT OR REPLACE INTO responses (key, trace) VALUES (?, ?)",
-                         (key, trace.model_dump_json()))
+        self._pending[key] = trace.model_dump_json()
+        if len(self._pending) >= FLUSH_EVERY or time.monotonic() - self._last_flush >= FLUSH_AFTER_S:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending entries in one transaction."""
+        self._last_flush = time.monotonic()
+        if not self._pending:
+            return
+        rows = list(self._pending.items())
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany("INSERT OR REPLACE INTO responses (key, trace) VALUES (?, ?)", rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        self._pending.clear()
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self.flush()
+        finally:
+            self._db.close()

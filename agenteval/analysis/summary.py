@@ -8,6 +8,7 @@ never averaged in as 0 and never produce NaN.
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable
 
 from ..schema import (
@@ -25,8 +26,12 @@ __all__ = ["summarize", "check_thresholds"]
 
 
 class _MetricAcc:
+    """Per-sample sums and counts in flat arrays (16 bytes per sample), in first-measured order."""
+
     def __init__(self) -> None:
-        self.per_sample: dict[str, list[float]] = {}
+        self.slot: dict[str, int] = {}
+        self.sums = array("d")
+        self.counts = array("q")
         self.unmeasured = 0
         self.passed = 0
         self.with_pass = 0
@@ -35,13 +40,20 @@ class _MetricAcc:
         if value is None:
             self.unmeasured += 1
             return
-        self.per_sample.setdefault(sample_id, []).append(value)
+        i = self.slot.setdefault(sample_id, len(self.sums))
+        if i == len(self.sums):
+            self.sums.append(0.0 + value)  # `sum([v])` is 0 + v
+            self.counts.append(1)
+        else:
+            self.sums[i] += value
+            self.counts[i] += 1
         if passed is not None:
             self.with_pass += 1
             self.passed += int(passed)
 
     def summary(self) -> MetricSummary:
-        means = [sum(v) / len(v) for v in self.per_sample.values()]
+        # each sample's mean, as sum(values) / len(values) in the order the values came
+        means = array("d", (total / count for total, count in zip(self.sums, self.counts, strict=True)))
         pass_rate = self.passed / self.with_pass if self.with_pass else None
         if not means:
             return MetricSummary(mean=None, stderr=None, ci_low=None, ci_high=None, ci_method="none", n=0,
@@ -68,11 +80,14 @@ def check_thresholds(metrics: dict[str, MetricSummary],
 
 def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str],
               thresholds: dict[str, Threshold]) -> RunSummary:
+    """The summary of `results`, consumed as a stream: per sample it keeps a few numbers, never the
+    results (feed it `RunDir.iter_results()` and a run of any size summarises in small memory)."""
     accs = {m: _MetricAcc() for m in metric_ids}
     n = errors = cached = 0
-    usage = Usage(input_tokens=0, output_tokens=0, cost_usd=0.0)
+    input_tokens = output_tokens = 0
+    cost_usd = 0.0
     cost_known = True
-    latencies: list[float] = []
+    latencies = array("d")
     judge_usage = Usage()
     for r in results:
         for score in r.scores.values():
@@ -83,22 +98,26 @@ def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str
         cached += r.cached
         for m, acc in accs.items():
             s = r.scores.get(m)
-            acc.add(r.sample_id, s.value if s else None, s.passed if s else None)
+            if s is None:
+                acc.unmeasured += 1
+            else:
+                acc.add(r.sample_id, s.value, s.passed)
         if not r.cached:
-            usage = Usage(input_tokens=(usage.input_tokens or 0) + (r.usage.input_tokens or 0),
-                          output_tokens=(usage.output_tokens or 0) + (r.usage.output_tokens or 0),
-                          cost_usd=(usage.cost_usd or 0.0) + (r.usage.cost_usd or 0.0))
-            if r.error is None and r.usage.cost_usd is None:
+            u = r.usage
+            input_tokens += u.input_tokens or 0
+            output_tokens += u.output_tokens or 0
+            cost_usd += u.cost_usd or 0.0
+            if r.error is None and u.cost_usd is None:
                 cost_known = False
             if r.error is None and r.trace is not None and r.trace.latency_s is not None:
                 latencies.append(r.trace.latency_s)
-    if not cost_known:
-        usage = usage.model_copy(update={"cost_usd": None})
+    usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens,
+                  cost_usd=cost_usd if cost_known else None)
     metrics = {m: acc.summary() for m, acc in accs.items()}
     th = check_thresholds(metrics, thresholds)
-    latencies.sort()
-    lat = LatencySummary(p50=percentile(latencies, 50) if latencies else None,
-                         p95=percentile(latencies, 95) if latencies else None, n=len(latencies))
+    ordered = sorted(latencies)
+    lat = LatencySummary(p50=percentile(ordered, 50) if ordered else None,
+                         p95=percentile(ordered, 95) if ordered else None, n=len(ordered))
     passed = all(t.passed for t in th.values()) and not (n > 0 and errors == n)
     return RunSummary(run_id=run_id, n_samples=n, n_errors=errors, n_cached=cached, metrics=metrics,
                       thresholds=th, passed=passed, usage=usage, judge_usage=judge_usage, latency=lat)

@@ -183,7 +183,7 @@ class FuzzyMatch(MetricBase):
     """Compare case-insensitively (Unicode case folding)."""
 
     def score(self, ctx: ScoreContext) -> Score:
-        from rapidfuzz import fuzz
+        from rapidfuzz import fuzz, process
 
         answers = expected_texts(ctx)
         if not answers:
@@ -194,12 +194,10 @@ class FuzzyMatch(MetricBase):
             text = text.strip()
             return text.casefold() if self.ignore_case else text
 
-        got = prep(ctx.output)
-        best, best_answer = -1.0, answers[0]
-        for answer in answers:
-            s = float(similarity(got, prep(answer))) / 100.0
-            if s > best:
-                best, best_answer = s, answer
+        # One batch call over every acceptable answer: the best score, the first answer reaching it.
+        found = process.extractOne(prep(ctx.output), [prep(a) for a in answers], scorer=similarity,
+                                   processor=None, score_cutoff=None)
+        best, best_answer = (float(found[1]) / 100.0, answers[found[2]]) if found is not None else (0.0, answers[0])
         value = min(max(best, 0.0), 1.0)
         passed = value >= self.threshold
         rel = ">=" if passed else "<"

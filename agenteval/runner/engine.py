@@ -44,7 +44,7 @@ from ..schema import (
 )
 from ..store.rundir import RunDir, new_run_id, utc_now
 from ..suite.check import check_suite
-from ..suite.templating import render_messages, user_turns
+from ..suite.templating import render_request
 from ..tools import Toolbox, ToolboxFactory, ToolError
 from ..tracecache import ResponseCache, cache_key
 from .progress import RunProgress
@@ -125,6 +125,7 @@ class _Worker:
         self.backend = backend
         self.options = options
         self.metrics = metrics
+        self._scorers = [(mid, metric, _as_async(metric)) for mid, metric in metrics]
         self.cache = cache
         self.policy = policy
         self.run_dir = run_dir
@@ -133,6 +134,9 @@ class _Worker:
         seed = options.get("seed")
         self.base_seed = seed if isinstance(seed, int) and not isinstance(seed, bool) else None
         self.n_new = 0
+        self._last_position = -1
+        self.appended_in_order = True
+        """Whether every result was appended in task order (then samples.jsonl needs no reordering)."""
 
     async def _ask(self, request: BackendRequest, *, use_cache: bool = True) -> tuple[Trace, int, bool]:
         """(trace, attempts, cached) for one backend request."""
@@ -191,10 +195,13 @@ class _Worker:
                             tool_calls=executed + list(trace.tool_calls))
         return combined, attempts
 
-    async def answer(self, sample: ResolvedSample, repeat: int) -> tuple[Trace, int, bool]:
-        """Run every user turn of a sample (and tool rounds, with an environment); one combined trace."""
-        messages = render_messages(self.suite, sample)
-        turns: list[str | None] = list(user_turns(self.suite, sample)) or [None]
+    async def answer(self, sample: ResolvedSample, repeat: int,
+                     rendered: tuple[list[Message], list[str]] | None = None) -> tuple[Trace, int, bool]:
+        """Run every user turn of a sample (and tool rounds, with an environment); one combined trace.
+
+        `rendered` is `render_request(suite, sample)` when the caller has it already."""
+        messages, rendered_turns = rendered if rendered is not None else render_request(self.suite, sample)
+        turns: list[str | None] = list(rendered_turns) or [None]
         seed = None if self.base_seed is None else self.base_seed + repeat
         toolbox = self.tools.new(sample) if self.tools.active else None
         total_attempts = 0
@@ -236,9 +243,8 @@ class _Worker:
     async def score(self, sample: ResolvedSample, trace: Trace, repeat: int) -> dict[str, Score]:
         ctx = ScoreContext(sample=sample, trace=trace, suite=self.suite, repeat=repeat)
         scores: dict[str, Score] = {}
-        for mid, metric in self.metrics:
+        for mid, metric, am in self._scorers:
             try:
-                am = _as_async(metric)
                 if am is not None:
                     s = await am.ascore(ctx)
                 else:
@@ -252,13 +258,14 @@ class _Worker:
             scores[mid] = s
         return scores
 
-    async def run_one(self, sample: ResolvedSample, repeat: int) -> None:
+    async def run_one(self, sample: ResolvedSample, repeat: int, position: int = -1) -> None:
+        """Answer, score and append one task; `position` is its index in task order (-1: unknown)."""
         started = time.perf_counter()
         last_user = ""
         try:
-            msgs = render_messages(self.suite, sample)
-            last_user = next((m.content for m in reversed(msgs) if m.role == "user"), "")
-            trace, attempts, cached = await self.answer(sample, repeat)
+            rendered = render_request(self.suite, sample)
+            last_user = next((m.content for m in reversed(rendered[0]) if m.role == "user"), "")
+            trace, attempts, cached = await self.answer(sample, repeat, rendered)
             error = None
         except BackendError as exc:
             trace, cached, error = None, False, f"{exc}"
@@ -283,6 +290,9 @@ class _Worker:
         )
         self.run_dir.append(result)
         self.n_new += 1
+        if position <= self._last_position:
+            self.appended_in_order = False
+        self._last_position = position
         self.progress.advance(error=error is not None)
 
 
@@ -352,8 +362,11 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
         opts.on_start(run_dir)
 
     tools = ToolboxFactory(suite)  # imports the suite's Python tools now: errors before any call
-    order = [(s.id, r) for s in samples for r in range(repeat)]
-    todo = [(s, r) for s in samples for r in range(repeat) if (s.id, r) not in done]
+    # Tasks are generated, not listed: nothing per task is held in memory besides the suite itself.
+    n_tasks = len(samples) * repeat
+    n_todo = n_tasks - sum(1 for s in samples for r in range(repeat) if (s.id, r) in done) if done else n_tasks
+    todo: Iterator[tuple[int, ResolvedSample, int]] = (
+        (k * repeat + r, s, r) for k, s in enumerate(samples) for r in range(repeat) if (s.id, r) not in done)
     if spec.startswith("python:"):
         # python: agents are importable from the working folder and from the suite's folder.
         import sys
@@ -363,8 +376,8 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
             sys.path.insert(0, folder)
     backend = make_backend(spec, options)
     cache = ResponseCache(opts.results_root / "cache.sqlite") if opts.use_cache else None
-    progress = RunProgress(len(order), description=suite.name, enabled=opts.progress)
-    progress.done = len(order) - len(todo)
+    progress = RunProgress(n_tasks, description=suite.name, enabled=opts.progress)
+    progress.done = n_tasks - n_todo
     worker = _Worker(suite, backend, options, metrics, cache, opts.retry, run_dir, progress, tools)
     env = MetricEnv(results_root=opts.results_root, use_cache=opts.use_cache,
                     retry=lambda call: with_retries(call, opts.retry, random.Random()),
@@ -378,15 +391,11 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
                 await am.start(env)
                 started_metrics.append(am)
         with progress:
-            if progress._progress is not None and progress.done:
-                progress._progress.update(progress._task, completed=progress.done)
-            it: Iterator[tuple[ResolvedSample, int]] = iter(todo)
-
             async def work() -> None:
-                for sample, r in it:
-                    await worker.run_one(sample, r)
+                for position, sample, r in todo:
+                    await worker.run_one(sample, r, position)
 
-            await asyncio.gather(*(work() for _ in range(min(opts.concurrency, max(1, len(todo))))))
+            await asyncio.gather(*(work() for _ in range(min(opts.concurrency, max(1, n_todo)))))
     finally:
         for started in started_metrics:
             await started.stop()
@@ -395,7 +404,8 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
             cache.close()
         await backend.aclose()
 
-    run_dir.rewrite_in_order(order)
+    if done or not worker.appended_in_order:  # a fresh run whose answers came in order is in order
+        run_dir.rewrite_in_order((s.id, r) for s in samples for r in range(repeat))
     summary = summarize(run_dir.run_id, run_dir.iter_results(), [m for m, _ in metrics], suite.thresholds)
     run_dir.write_summary(summary)
     manifest = manifest.model_copy(update={"finished_at": utc_now()})

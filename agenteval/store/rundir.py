@@ -1,20 +1,23 @@
 """Run folders: `<results>/runs/<run_id>/{manifest.json, samples.jsonl, summary.json}`.
 
-`samples.jsonl` is appended and flushed one whole line per finished sample, so a killed run loses at
-most the line being written. Reading repairs a torn last line (a kill mid-write) by cutting it off, so
-`--resume` redoes that sample. When a run finishes, the file is rewritten in task order (atomically).
+`samples.jsonl` is appended one whole line per finished sample, with one `write` call, so a killed run
+loses at most the line being written. Reading repairs a torn last line (a kill mid-write) by cutting it
+off, so `--resume` redoes that sample. When a run finishes, the file is put in task order: left alone
+when it already is, else rewritten (atomically) by copying lines from an index of byte offsets, never
+holding the lines themselves in memory.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import tempfile
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import BinaryIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -23,7 +26,7 @@ from ..schema import RunManifest, RunSummary, SampleResult
 
 M = TypeVar("M", bound=BaseModel)
 
-__all__ = ["RunDir", "atomic_write", "new_run_id", "results_root", "utc_now"]
+__all__ = ["RunDir", "atomic_write", "line_key", "new_run_id", "results_root", "utc_now"]
 
 MANIFEST = "manifest.json"
 SAMPLES = "samples.jsonl"
@@ -63,13 +66,39 @@ def _dump(model: BaseModel) -> str:
     return model.model_dump_json(indent=2) + "\n"
 
 
+# A result line as SampleResult.model_dump_json writes it starts with its key.
+_KEY = re.compile(rb'\{"sample_id":("(?:[^"\\]|\\.)*"),"repeat":(-?\d+)[,}]')
+_LOW32 = (1 << 32) - 1
+
+
+def line_key(line: bytes) -> tuple[str, int]:
+    """(sample_id, repeat) of a result line, read from its start without parsing the rest."""
+    m = _KEY.match(line)
+    if m is not None:
+        sid = json.loads(m[1])
+        if isinstance(sid, str):
+            return sid, int(m[2])
+    head = json.loads(line)  # written by something else: parse it whole
+    return head["sample_id"], head["repeat"]
+
+
+def _copy_range(src: BinaryIO, dst: BinaryIO, start: int, length: int, block: int = 1 << 20) -> None:
+    src.seek(start)
+    while length > 0:
+        chunk = src.read(min(block, length))
+        if not chunk:
+            raise OSError("samples.jsonl shrank while it was being rewritten")
+        dst.write(chunk)
+        length -= len(chunk)
+
+
 class RunDir:
     """One run's folder."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.run_id = path.name
-        self._fh: TextIO | None = None
+        self._fd: int | None = None
 
     @classmethod
     def create(cls, root: Path, run_id: str) -> RunDir:
@@ -160,33 +189,75 @@ class RunDir:
                                       line=lineno) from None
 
     def open_for_append(self) -> None:
-        self._fh = self.samples_path.open("a", encoding="utf-8")
+        self._fd = os.open(self.samples_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
 
     def append(self, result: SampleResult) -> None:
-        """Append one result as one line, flushed (one write call per line)."""
-        fh = self._fh
-        assert fh is not None, "open_for_append() first"
-        fh.write(result.model_dump_json() + "\n")
-        fh.flush()
+        """Append one result as one line, with one write call (no buffering in this process)."""
+        fd = self._fd
+        assert fd is not None, "open_for_append() first"
+        data = memoryview(result.__pydantic_serializer__.to_json(result) + b"\n")
+        while data:
+            data = data[os.write(fd, data):]
 
     def close(self) -> None:
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def rewrite_in_order(self, order: Iterable[tuple[str, int]]) -> None:
-        """Rewrite samples.jsonl in task order (keeps the last line per key; drops none)."""
-        lines: dict[tuple[str, int], str] = {}
-        extra: list[str] = []
-        with self.samples_path.open("r", encoding="utf-8") as fh:
+        """Put samples.jsonl in task order (keeps the last line per key; drops none but a torn last one).
+
+        One pass indexes the lines by key (byte offset and length, not the lines). Walking `order`, the
+        file is left as it is while it already matches; from the first line out of place on, lines are
+        copied into a temporary file that replaces samples.jsonl atomically. Results of keys outside
+        `order` (never expected) follow in file order.
+        """
+        p = self.samples_path
+        if not p.exists():
+            return
+        index: dict[tuple[str, int], int] = {}  # key -> offset << 32 | length of its last line
+        size = 0  # bytes of complete lines
+        with p.open("rb") as fh:
             for line in fh:
-                if not line.endswith("\n"):
-                    continue
-                head = json.loads(line)
-                lines[(head["sample_id"], head["repeat"])] = line
-        out: list[str] = []
-        for key in order:
-            if key in lines:
-                out.append(lines.pop(key))
-        extra.extend(lines.values())  # results of tasks outside the order (never expected)
-        atomic_write(self.samples_path, "".join(out + extra))
+                if not line.endswith(b"\n"):
+                    break  # a torn last line
+                index[line_key(line)] = size << 32 | len(line)
+                size += len(line)
+        with p.open("rb") as src:
+            out: BinaryIO | None = None
+            tmp = ""
+            try:
+                expected = 0  # while in order: the offset the next line must have
+                for key in order:
+                    found = index.pop(key, None)
+                    if found is None:
+                        continue
+                    offset, length = found >> 32, found & _LOW32
+                    if out is None:
+                        if offset == expected:
+                            expected += length
+                            continue
+                        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+                        out = os.fdopen(fd, "wb")
+                        _copy_range(src, out, 0, expected)
+                    _copy_range(src, out, offset, length)
+                if out is None:
+                    if not index and expected == size:
+                        if p.stat().st_size != size:
+                            with p.open("rb+") as fh:
+                                fh.truncate(size)  # only a torn last line was out of place
+                        return
+                    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
+                    out = os.fdopen(fd, "wb")
+                    _copy_range(src, out, 0, expected)
+                for found in sorted(index.values()):
+                    _copy_range(src, out, found >> 32, found & _LOW32)
+                out.flush()
+                os.fsync(out.fileno())
+                out.close()
+                os.replace(tmp, p)
+            except BaseException:
+                if out is not None:
+                    out.close()
+                    Path(tmp).unlink(missing_ok=True)
+                raise
