@@ -9,7 +9,9 @@ never averaged in as 0 and never produce NaN.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+
+from pydantic import JsonValue
 
 from ..schema import (
     LatencySummary,
@@ -79,7 +81,9 @@ def check_thresholds(metrics: dict[str, MetricSummary],
 
 
 def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str],
-              thresholds: dict[str, Threshold]) -> RunSummary:
+              thresholds: dict[str, Threshold],
+              aggregators: Mapping[str, Callable[[list[dict[str, JsonValue]]], dict[str, JsonValue] | None]]
+              | None = None) -> RunSummary:
     """The summary of `results`, consumed as a stream: per sample it keeps a few numbers, never the
     results (feed it `RunDir.iter_results()` and a run of any size summarises in small memory)."""
     accs = {m: _MetricAcc() for m in metric_ids}
@@ -89,7 +93,13 @@ def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str
     cost_known = True
     latencies = array("d")
     judge_usage = Usage()
+    aggregators = aggregators or {}
+    corpus_details: dict[str, list[dict[str, JsonValue]]] = {m: [] for m in aggregators if m in metric_ids}
     for r in results:
+        for m, bucket in corpus_details.items():
+            cs = r.scores.get(m)
+            if cs is not None and cs.value is not None:
+                bucket.append(cs.details)
         for score in r.scores.values():
             if score.usage is not None:
                 judge_usage = judge_usage.add(score.usage)
@@ -114,10 +124,14 @@ def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str
     usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens,
                   cost_usd=cost_usd if cost_known else None)
     metrics = {m: acc.summary() for m, acc in accs.items()}
+    for m, bucket in corpus_details.items():
+        if bucket:  # corpus-level numbers (macro F1, confusion matrix, corpus RMSE...) from the metric itself
+            metrics[m] = metrics[m].model_copy(update={"corpus": aggregators[m](bucket)})
     th = check_thresholds(metrics, thresholds)
     ordered = sorted(latencies)
     lat = LatencySummary(p50=percentile(ordered, 50) if ordered else None,
                          p95=percentile(ordered, 95) if ordered else None, n=len(ordered))
-    passed = all(t.passed for t in th.values()) and not (n > 0 and errors == n)
+    # A sample that ended in a backend error is unmeasured; a run with any of them has not passed.
+    passed = all(t.passed for t in th.values()) and errors == 0
     return RunSummary(run_id=run_id, n_samples=n, n_errors=errors, n_cached=cached, metrics=metrics,
                       thresholds=th, passed=passed, usage=usage, judge_usage=judge_usage, latency=lat)

@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import cast
 
@@ -25,6 +26,7 @@ from ..backends.base import Backend, BackendRequest, redact
 from ..backends.spec import make_backend
 from ..errors import BackendError, ConfigError
 from ..metrics.base import AsyncMetric, Metric, MetricEnv, ScoreContext, unmeasured
+from ..metrics.corpus import corpus_aggregate
 from ..metrics.factory import build_metric, metric_ref
 from ..schema import (
     BackendRef,
@@ -390,6 +392,12 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
             if am is not None:
                 await am.start(env)
                 started_metrics.append(am)
+        if started_metrics and not opts.resume:
+            # Judges know their effective model (e.g. --judge-model) only once started: record it.
+            manifest = manifest.model_copy(update={"judges": [
+                metric_ref(spec, m) for spec, (_, m) in zip(suite.metrics, metrics, strict=True)
+                if spec.name == "judge"]})
+            run_dir.write_manifest(manifest)
         with progress:
             async def work() -> None:
                 for position, sample, r in todo:
@@ -406,7 +414,10 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
 
     if done or not worker.appended_in_order:  # a fresh run whose answers came in order is in order
         run_dir.rewrite_in_order((s.id, r) for s in samples for r in range(repeat))
-    summary = summarize(run_dir.run_id, run_dir.iter_results(), [m for m, _ in metrics], suite.thresholds)
+    aggregators = {mid: partial(corpus_aggregate, m) for mid, m in metrics
+                   if callable(getattr(type(m), "aggregate", None))}
+    summary = summarize(run_dir.run_id, run_dir.iter_results(), [m for m, _ in metrics], suite.thresholds,
+                        aggregators)
     run_dir.write_summary(summary)
     manifest = manifest.model_copy(update={"finished_at": utc_now()})
     run_dir.write_manifest(manifest)

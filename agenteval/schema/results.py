@@ -140,6 +140,9 @@ class MetricSummary(BaseModel):
     n_unmeasured: int
     pass_rate: float | None = None
     """Share of measured scores with passed=True, when the metric has a pass rule."""
+    corpus: dict[str, JsonValue] | None = None
+    """Corpus-level numbers for metrics whose mean is not the whole story (macro/micro F1 and the
+    confusion matrix of label_match, corpus RMSE, ...): the metric's own `aggregate()`."""
 
 
 class ThresholdResult(BaseModel):

@@ -232,3 +232,18 @@ def test_generation(tmp_path: Path, fake_openai: FakeOpenAIServer) -> None:
     assert all(v is not None and 0.0 <= v <= 1.0 for v in similarity.values())
     assert min(similarity, key=lambda k: similarity[k] or 0.0) == "startup-funding"
     assert out.summary.thresholds["judge/correctness"].passed
+
+
+def test_corpus_aggregates_reach_the_run_summary(tmp_path: Path) -> None:
+    import asyncio
+
+    from agenteval.runner import RunOptions, run_suite
+    from agenteval.suite import load_suite
+
+    suite = load_suite(Path(__file__).resolve().parents[2] / "suites" / "preset_classification.yaml")
+    out = asyncio.run(run_suite(suite, RunOptions(results_root=tmp_path, progress=False)))
+    corpus = out.summary.metrics["label_match"].corpus
+    assert corpus is not None
+    assert corpus["n"] == out.summary.metrics["label_match"].n
+    assert corpus["accuracy"] == pytest.approx(out.summary.metrics["label_match"].mean)
+    assert "macro_f1" in corpus and "confusion_matrix" in corpus
