@@ -204,12 +204,13 @@ def test_json_suite(tmp_path: Path) -> None:
 
 
 def test_task_preset_supplies_metrics_and_thresholds(tmp_path: Path) -> None:
-    s = load_suite(write(tmp_path, "s.yaml", "name: t\ntask: recommendation\nsamples:\n  - {input: q, expected: [a]}\n"))
+    rows = "samples:\n  - {input: q, expected: [a]}\n"
+    s = load_suite(write(tmp_path, "s.yaml", "name: t\ntask: recommendation\n" + rows))
     assert s.task == "ranking"
     assert [m.id for m in s.metrics][:2] == ["ndcg@10", "mrr"]
     assert s.thresholds["ndcg@10"].min == 0.6
     s2 = load_suite(write(tmp_path, "s2.yaml", "name: t\ntask: ranking\nadd_metrics: [exact_match]\n"
-                          "remove_metrics: [mrr]\nthresholds: {ndcg@10: 0.9}\nsamples:\n  - {input: q, expected: [a]}\n"))
+                          "remove_metrics: [mrr]\nthresholds: {ndcg@10: 0.9}\n" + rows))
     ids = [m.id for m in s2.metrics]
     assert "mrr" not in ids and ids[-1] == "exact_match" and s2.thresholds["ndcg@10"].min == 0.9
     e = _err(tmp_path, "name: t\ntask: ranking\nremove_metrics: [mmr]\nsamples: []\n")
