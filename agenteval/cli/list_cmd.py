@@ -21,6 +21,10 @@ _BACKEND_DOCS = {
     "litellm": "litellm:<provider/model> (or bare provider/model) — any litellm model "
                "(-B temperature=0 -B api_base=... -B timeout_s=60)",
     "python": "python:<module>:<function> — your own agent function, sync or async",
+    "openai": "openai:<model> — native OpenAI-compatible client on one pooled HTTP connection pool, for "
+              "high volume (vLLM, llama.cpp, TGI, Ollama, OpenAI) (-B api_base=... -B api_key=...)",
+    "replay": "replay:<traces.jsonl> — score recorded answers without calling a model",
+    "vertex-agent": "vertex-agent:<reasoningEngine resource> — a Vertex AI Agent Engine agent",
 }
 
 
