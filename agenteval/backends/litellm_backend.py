@@ -214,14 +214,21 @@ def _seconds(value: Any) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def retry_after_from_headers(headers: Any) -> float | None:
+    """Seconds from `retry-after-ms` / `retry-after` response headers, when the server sent one."""
+    ms = headers.get("retry-after-ms")
+    if ms is not None and (s := _seconds(ms)) is not None:
+        return s / 1000.0
+    value = headers.get("retry-after")
+    if value is not None and (s := _seconds(value)) is not None:
+        return s
+    return None
+
+
 def _retry_after(exc: BaseException) -> float | None:
     """Seconds from the provider's `retry-after-ms` / `retry-after` header, when it sent one."""
     for headers in _headers_of(exc):
-        ms = headers.get("retry-after-ms")
-        if ms is not None and (s := _seconds(ms)) is not None:
-            return s / 1000.0
-        value = headers.get("retry-after")
-        if value is not None and (s := _seconds(value)) is not None:
+        if (s := retry_after_from_headers(headers)) is not None:
             return s
     return None
 

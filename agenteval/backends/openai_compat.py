@@ -39,7 +39,7 @@ from ..errors import BackendError, ConfigError
 from ..registry import did_you_mean
 from ..schema import Message, ToolCall, ToolSpec, Trace, Usage
 from .base import SECRET_MARKERS, Backend, BackendRequest
-from .litellm_backend import _message_dict, _parse_args, _seconds
+from .litellm_backend import _message_dict, _parse_args, retry_after_from_headers
 
 if TYPE_CHECKING:
     import aiohttp
@@ -282,21 +282,10 @@ def _error_text(raw: bytes) -> str:
     return _clip(raw)
 
 
-def _retry_after(headers: Any) -> float | None:
-    """Seconds from `retry-after-ms` / `retry-after`, when the server sent one."""
-    ms = headers.get("retry-after-ms")
-    if ms is not None and (s := _seconds(ms)) is not None:
-        return s / 1000.0
-    value = headers.get("retry-after")
-    if value is not None and (s := _seconds(value)) is not None:
-        return s
-    return None
-
-
 def _http_error(status: int, raw: bytes, headers: Any) -> BackendError:
     retryable = status in _RETRYABLE_STATUS or status >= 500
     return BackendError(f"HTTP {status}: {_error_text(raw) or 'no message'}", retryable=retryable,
-                        status=status, retry_after_s=_retry_after(headers) if retryable else None)
+                        status=status, retry_after_s=retry_after_from_headers(headers) if retryable else None)
 
 
 def _transport_error(exc: Exception) -> BackendError:
