@@ -117,3 +117,27 @@ def test_no_eval_or_exec_of_suite_content() -> None:
             if re.search(r"(?<![\w.])(eval|exec)\(", line) and not line.lstrip().startswith("#"):
                 offenders.append(f"{path.relative_to(REPO)}:{n}: {line.strip()}")
     assert offenders == []
+
+
+@FUZZ
+@given(st.one_of(
+    st.text(max_size=300),
+    st.builds(lambda d: json.dumps(d), st.dictionaries(st.sampled_from(["reasoning", "score", "label", "winner",
+                                                                        "rating", "verdict"]),
+                                                         st.one_of(st.text(max_size=20), st.integers(-10, 20),
+                                                                   st.floats(allow_nan=True), st.none()))),
+    st.builds(lambda a, b: f"{a}```json\n{b}\n```", st.text(max_size=50), st.text(max_size=80)),
+), st.sampled_from(["correctness", "safety", "pairwise_preference"]), st.sampled_from([None, "stop", "length"]))
+def test_judge_output_parser_never_crashes(text: str, rubric_name: str, finish: str | None) -> None:
+    import math
+
+    from agenteval.judging.parse import ParseFailure, Verdict, parse_verdict
+    from agenteval.judging.rubrics import load_rubric
+
+    rubric, _ = load_rubric(rubric_name)
+    result = parse_verdict(text, rubric, finish)
+    assert isinstance(result, (Verdict, ParseFailure))
+    if isinstance(result, Verdict):
+        assert 0.0 <= result.value <= 1.0 and not math.isnan(result.value)
+    else:
+        assert result.reason
