@@ -39,66 +39,66 @@ def _graded(value: float, threshold: float | None, reason: str) -> Score:
                                                     f"{threshold:g})")
 
 
-class TrajectoryExactMatch(MetricBase):
+class _ReferenceMetric(MetricBase):
+    """A metric comparing the calls with the sample's `expected_trajectory` (unmeasured without one)."""
+
+    warmup_imports: ClassVar[tuple[str, ...]] = ("numpy", "scipy.optimize", "rapidfuzz")
+
+    def score(self, ctx: ScoreContext) -> Score:
+        steps = _reference(ctx)
+        if steps is None:
+            return unmeasured(_NO_REFERENCE)
+        return self.score_steps(steps, ctx)
+
+    def score_steps(self, steps: list[ExpectedToolCall], ctx: ScoreContext) -> Score:  # pragma: no cover
+        raise NotImplementedError
+
+
+class TrajectoryExactMatch(_ReferenceMetric):
     """The calls are exactly the expected steps, in order: nothing missing, nothing extra.
 
     Optional steps may be skipped and a repeat step consumes one or more consecutive matching calls.
     Value 1.0 and passed, or 0.0. Both empty passes; calls against an empty reference fail.
     """
 
-    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
-
     name: ClassVar[str] = "trajectory_exact_match"
     version: ClassVar[str] = "1"
 
-    def score(self, ctx: ScoreContext) -> Score:
-        steps = _reference(ctx)
-        if steps is None:
-            return unmeasured(_NO_REFERENCE)
+    def score_steps(self, steps: list[ExpectedToolCall], ctx: ScoreContext) -> Score:
         result = exact_match(steps, ctx.trace.tool_calls)
         return check(result.ok, result.reason)
 
 
-class TrajectoryInOrderMatch(MetricBase):
+class TrajectoryInOrderMatch(_ReferenceMetric):
     """Every required expected step appears among the calls in order; other calls may come between.
 
     Value 1.0 and passed, or 0.0. An empty reference passes whatever was called.
     """
 
-    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
-
     name: ClassVar[str] = "trajectory_in_order_match"
     version: ClassVar[str] = "1"
 
-    def score(self, ctx: ScoreContext) -> Score:
-        steps = _reference(ctx)
-        if steps is None:
-            return unmeasured(_NO_REFERENCE)
+    def score_steps(self, steps: list[ExpectedToolCall], ctx: ScoreContext) -> Score:
         result = in_order_match(steps, ctx.trace.tool_calls)
         return check(result.ok, result.reason)
 
 
-class TrajectoryAnyOrderMatch(MetricBase):
+class TrajectoryAnyOrderMatch(_ReferenceMetric):
     """Every required expected step is matched by a distinct call, in any order; extra calls allowed.
 
     Uses an optimal assignment, so the verdict never depends on the order of the calls. Value 1.0
     and passed, or 0.0. An empty reference passes whatever was called.
     """
 
-    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
-
     name: ClassVar[str] = "trajectory_any_order_match"
     version: ClassVar[str] = "1"
 
-    def score(self, ctx: ScoreContext) -> Score:
-        steps = _reference(ctx)
-        if steps is None:
-            return unmeasured(_NO_REFERENCE)
+    def score_steps(self, steps: list[ExpectedToolCall], ctx: ScoreContext) -> Score:
         result = any_order_match(steps, ctx.trace.tool_calls)
         return check(result.ok, result.reason)
 
 
-class TrajectoryPrecision(MetricBase):
+class TrajectoryPrecision(_ReferenceMetric):
     """Share of the calls that match an expected step, under the optimal any-order assignment.
 
     Each call a repeat step takes counts as matched; a duplicate a non-repeat step cannot take does
@@ -106,30 +106,23 @@ class TrajectoryPrecision(MetricBase):
     calls against an empty reference: 0.0. With `threshold`, passed when value >= threshold.
     """
 
-    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
-
     name: ClassVar[str] = "trajectory_precision"
     version: ClassVar[str] = "1"
 
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     """Minimum value to pass; None: the metric has no pass rule."""
 
-    def score(self, ctx: ScoreContext) -> Score:
-        steps = _reference(ctx)
-        if steps is None:
-            return unmeasured(_NO_REFERENCE)
+    def score_steps(self, steps: list[ExpectedToolCall], ctx: ScoreContext) -> Score:
         result = any_order_match(steps, ctx.trace.tool_calls)
         return _graded(result.precision, self.threshold, result.reason)
 
 
-class TrajectoryRecall(MetricBase):
+class TrajectoryRecall(_ReferenceMetric):
     """Share of the expected steps matched by a call, under the optimal any-order assignment.
 
     A repeat step counts once; an optional step counts only when it is matched. A reference with
     no required step and nothing matched scores 1.0. With `threshold`, passed when value >= threshold.
     """
-
-    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
 
     name: ClassVar[str] = "trajectory_recall"
     version: ClassVar[str] = "1"
@@ -137,10 +130,7 @@ class TrajectoryRecall(MetricBase):
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     """Minimum value to pass; None: the metric has no pass rule."""
 
-    def score(self, ctx: ScoreContext) -> Score:
-        steps = _reference(ctx)
-        if steps is None:
-            return unmeasured(_NO_REFERENCE)
+    def score_steps(self, steps: list[ExpectedToolCall], ctx: ScoreContext) -> Score:
         result = any_order_match(steps, ctx.trace.tool_calls)
         return _graded(result.recall, self.threshold, result.reason)
 
@@ -170,7 +160,7 @@ class TrajectorySingleToolUse(MetricBase):
                             + (f" (called: {', '.join(made[:5])})" if made else " (no tool calls)"))
 
 
-class ToolNameMatch(MetricBase):
+class ToolNameMatch(_ReferenceMetric):
     """Share of expected steps whose tool is called, each by a distinct call (names only).
 
     An optimal assignment on tool names: [a, a] expected against [a] called is 0.5. Optional steps
@@ -178,23 +168,18 @@ class ToolNameMatch(MetricBase):
     arguments do not count. An empty reference scores 1.0. With `threshold`, passed when >= threshold.
     """
 
-    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
-
     name: ClassVar[str] = "tool_name_match"
     version: ClassVar[str] = "1"
 
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     """Minimum value to pass; None: the metric has no pass rule."""
 
-    def score(self, ctx: ScoreContext) -> Score:
-        steps = _reference(ctx)
-        if steps is None:
-            return unmeasured(_NO_REFERENCE)
+    def score_steps(self, steps: list[ExpectedToolCall], ctx: ScoreContext) -> Score:
         result = name_assignment(steps, ctx.trace.tool_calls)
         return _graded(result.recall, self.threshold, result.reason)
 
 
-class ToolArgsMatch(MetricBase):
+class ToolArgsMatch(_ReferenceMetric):
     """Mean argument F1 over the calls paired with expected steps by tool name.
 
     Steps and calls are paired as in `tool_name_match` (ties broken by the higher argument F1);
@@ -205,18 +190,13 @@ class ToolArgsMatch(MetricBase):
     expected step (tool_name_match already scores that). With `threshold`, passed when >= threshold.
     """
 
-    warmup_imports: ClassVar[tuple[str, ...]] = ('numpy', 'scipy.optimize', 'rapidfuzz')
-
     name: ClassVar[str] = "tool_args_match"
     version: ClassVar[str] = "1"
 
     threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     """Minimum value to pass; None: the metric has no pass rule."""
 
-    def score(self, ctx: ScoreContext) -> Score:
-        steps = _reference(ctx)
-        if steps is None:
-            return unmeasured(_NO_REFERENCE)
+    def score_steps(self, steps: list[ExpectedToolCall], ctx: ScoreContext) -> Score:
         calls = ctx.trace.tool_calls
         result = name_assignment(steps, calls)
         if not result.pairs:
