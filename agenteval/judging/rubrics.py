@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..errors import ConfigError
 from ..registry import did_you_mean
 from ..schema.rubric import FewShotExample, LabelSpec, Rubric, RubricProblem
-from ..suite.yaml_lines import LineMap, load_yaml_with_lines
+from ..suite.yaml_lines import LineMap, read_yaml_file
 
 __all__ = ["find_rubric", "load_rubric", "load_rubric_file", "parse_rubric", "shipped_rubrics"]
 
@@ -80,16 +80,8 @@ def load_rubric(ref: str, suite_dir: str | Path | None = None) -> tuple[Rubric, 
 
 def load_rubric_file(path: str | Path) -> Rubric:
     """Load and validate one rubric file. Every problem is a ConfigError naming file:line and field."""
-    p = Path(path)
-    file = str(p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("rubric file not found", file=file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read rubric file: {exc}", file=file) from None
-    data, lines = load_yaml_with_lines(text, file)
-    return parse_rubric(data, file, lines)
+    data, lines = read_yaml_file(path, "rubric")
+    return parse_rubric(data, str(path), lines)
 
 
 def parse_rubric(data: Any, file: str, lines: LineMap | None = None) -> Rubric:

@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from ..registry import did_you_mean
 from ..schema import MetricSpec, ResolvedSample, Sample, SampleSource, Suite, SuiteFile, Threshold
 from .datafiles import iter_rows
-from .yaml_lines import LineMap, load_yaml_with_lines
+from .yaml_lines import LineMap, read_yaml_file
 
 __all__ = ["load_suite", "sample_hash", "canonical_json", "suite_from_data"]
 
@@ -144,16 +144,8 @@ def _metrics_and_thresholds(sf: SuiteFile, file: str, lines: LineMap) -> tuple[l
 
 def load_suite(path: str | Path) -> Suite:
     """Load, validate and expand a suite file. Every problem is a ConfigError naming file:line."""
-    p = Path(path)
-    file = str(p)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError("suite file not found", file=file) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read suite file: {exc}", file=file) from None
-    data, lines = load_yaml_with_lines(text, file)
-    return suite_from_data(data, p, lines)
+    data, lines = read_yaml_file(path, "suite")
+    return suite_from_data(data, path, lines)
 
 
 def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None) -> Suite:
@@ -224,7 +216,7 @@ def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None) -
 def metric_line(suite_path: str, index: int) -> int | None:
     """Line of the index-th metric of a suite file (for errors found after loading)."""
     try:
-        _, lines = load_yaml_with_lines(Path(suite_path).read_text(encoding="utf-8"), suite_path)
-    except (OSError, ConfigError):
+        _, lines = read_yaml_file(suite_path, "suite")
+    except ConfigError:
         return None
     return lines.line_for(("metrics", index))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import pathlib
 from typing import Any
 
 import yaml
 
 from ..errors import ConfigError
 
-__all__ = ["LineMap", "load_yaml_with_lines"]
+__all__ = ["LineMap", "load_yaml_with_lines", "read_yaml_file"]
 
 Path = tuple[str | int, ...]
 
@@ -72,3 +74,15 @@ def load_yaml_with_lines(text: str, file: str) -> tuple[Any, LineMap]:
     lines: dict[Path, int] = {}
     _walk(node, (), lines)
     return data, LineMap(lines)
+
+
+def read_yaml_file(path: str | os.PathLike[str], what: str) -> tuple[Any, LineMap]:
+    """Read and parse a YAML/JSON file (`what` names it in errors: "suite", "rubric")."""
+    file = str(path)
+    try:
+        text = pathlib.Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{what} file not found", file=file) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {what} file: {exc}", file=file) from None
+    return load_yaml_with_lines(text, file)
