@@ -27,7 +27,7 @@ from ..backends.spec import make_backend
 from ..errors import BackendError, ConfigError
 from ..metrics.base import AsyncMetric, Metric, MetricEnv, ScoreContext, unmeasured
 from ..metrics.corpus import corpus_aggregate
-from ..metrics.factory import build_metric, metric_ref
+from ..metrics.factory import metric_ref
 from ..schema import (
     BackendRef,
     Message,
@@ -304,8 +304,8 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
         raise ConfigError("concurrency must be at least 1", field="--concurrency")
     if opts.repeat < 1:
         raise ConfigError("repeat must be at least 1", field="--repeat")
-    check_suite(suite)
-    metrics = [(spec.id, build_metric(spec)) for spec in suite.metrics]
+    # Built once, as validated: judges find the suite's own judges/ folder.
+    metrics = check_suite(suite)
     for _, metric in metrics:
         warmup = getattr(metric, "warmup", None)
         if callable(warmup):

@@ -116,3 +116,23 @@ def test_shipped_judged_suite_runs_with_a_judge_model(kit: JudgeKit) -> None:
         "judge/correctness": (1.0, 4), "judge/helpfulness": (1.0, 4)}
     assert len(kit.srv.requests) == 8
     assert [j.id for j in out.manifest.judges] == ["judge/correctness", "judge/helpfulness"]
+
+
+def test_a_run_finds_rubrics_in_the_suites_own_judges_folder(tmp_path: Path) -> None:
+    from agenteval.runner import RunOptions as _RunOptions
+    from agenteval.runner import run_suite as _run_suite
+    from agenteval.suite import load_suite as _load_suite
+    from agenteval.testing import FakeOpenAIServer as _Server
+
+    repo = Path(__file__).resolve().parents[2]
+    (tmp_path / "judges").mkdir()
+    rubric = (repo / "judges" / "correctness.yaml").read_text().replace("name: correctness", "name: house_style")
+    (tmp_path / "judges" / "house_style.yaml").write_text(rubric)
+    (tmp_path / "s.yaml").write_text("name: local\nmetrics: [{judge: house_style}]\n"
+                                     "samples:\n  - {id: a, input: q, expected: Paris}\n")
+    with _Server(responder=lambda body: '{"reasoning": "fine", "score": 4}') as srv:
+        out = asyncio.run(_run_suite(_load_suite(tmp_path / "s.yaml"), _RunOptions(
+            results_root=tmp_path / "res", backend_spec="stub:golden", progress=False,
+            judge_model="litellm:openai/gpt-4o-mini",
+            judge_options={"api_base": srv.base_url, "api_key": "x"})))
+    assert out.summary.metrics["judge/house_style"].mean == 0.75
