@@ -12,8 +12,8 @@ from agenteval.judging import JudgeMetric, find_rubric, load_rubric, load_rubric
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE_RUBRICS = REPO / "agenteval" / "judging" / "rubrics"
-SHIPPED = ["answer_relevance", "correctness", "faithfulness", "helpfulness", "instruction_following", "pairwise_preference",
-           "safety", "tool_use"]
+SHIPPED = ["answer_relevance", "correctness", "faithfulness", "helpfulness", "instruction_following",
+           "pairwise_preference", "safety", "tool_use"]
 
 GOOD = """\
 name: brevity
