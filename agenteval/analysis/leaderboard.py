@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..schema import RunManifest, RunSummary
-from ..schema.leaderboard import Leaderboard, LeaderboardEntry, LeaderboardMetric
+from ..schema import MetricSummary, RunManifest, RunSummary
+from ..schema.leaderboard import Leaderboard, LeaderboardEntry, LeaderboardMetric, LeaderboardSlice
 from ..store.rundir import RunDir, utc_now
 
 __all__ = ["build_leaderboard", "entry_for_run"]
@@ -22,6 +22,11 @@ def _sample_pass_rate(rd: RunDir) -> float | None:
     return ok / total if total else None
 
 
+def _metric(m: MetricSummary) -> LeaderboardMetric:
+    return LeaderboardMetric(mean=m.mean, ci_low=m.ci_low, ci_high=m.ci_high, n=m.n,
+                             n_unmeasured=m.n_unmeasured, pass_rate=m.pass_rate)
+
+
 def entry_for_run(rd: RunDir, manifest: RunManifest, summary: RunSummary) -> LeaderboardEntry:
     cost = summary.usage.cost_usd
     n = summary.n_samples
@@ -30,14 +35,16 @@ def entry_for_run(rd: RunDir, manifest: RunManifest, summary: RunSummary) -> Lea
         backend=manifest.backend.spec, run_id=manifest.run_id, run_group=manifest.labels.get("group"),
         finished_at=manifest.finished_at or "", n_samples=n, n_errors=summary.n_errors, passed=summary.passed,
         sample_pass_rate=_sample_pass_rate(rd),
-        metrics={k: LeaderboardMetric(mean=m.mean, ci_low=m.ci_low, ci_high=m.ci_high, n=m.n,
-                                      n_unmeasured=m.n_unmeasured, pass_rate=m.pass_rate)
-                 for k, m in summary.metrics.items()},
+        metrics={k: _metric(m) for k, m in summary.metrics.items()},
         cost_usd=cost, cost_per_1k_samples_usd=None if cost is None or n == 0 else cost / n * 1000,
         input_tokens=summary.usage.input_tokens, output_tokens=summary.usage.output_tokens,
         latency_p50_s=summary.latency.p50, latency_p95_s=summary.latency.p95, judges=manifest.judges,
         metric_versions={m.id: m.version for m in manifest.metrics}, agenteval_version=manifest.agenteval_version,
         git_sha=manifest.git_sha, labels=manifest.labels,
+        slices={key: {value: LeaderboardSlice(n_samples=sl.n_samples, n_errors=sl.n_errors,
+                                              metrics={k: _metric(m) for k, m in sl.metrics.items()})
+                      for value, sl in breakdown.slices.items()}
+                for key, breakdown in summary.slices.items()},
     )
 
 

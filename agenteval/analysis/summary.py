@@ -9,7 +9,7 @@ never averaged in as 0 and never produce NaN.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from pydantic import JsonValue
 
@@ -18,10 +18,13 @@ from ..schema import (
     MetricSummary,
     RunSummary,
     SampleResult,
+    SliceBreakdown,
+    SliceSummary,
     Threshold,
     ThresholdResult,
     Usage,
 )
+from ..slicing import MAX_SLICES, OTHER, merge_slice_keys, slice_values
 from .stats import mean_ci, percentile
 
 __all__ = ["summarize", "check_thresholds"]
@@ -65,6 +68,59 @@ class _MetricAcc:
                              n=len(means), n_unmeasured=self.unmeasured, pass_rate=pass_rate)
 
 
+def _add_scores(accs: dict[str, _MetricAcc], r: SampleResult) -> None:
+    for m, acc in accs.items():
+        s = r.scores.get(m)
+        if s is None:
+            acc.unmeasured += 1
+        else:
+            acc.add(r.sample_id, s.value, s.passed)
+
+
+class _SliceAcc:
+    def __init__(self, metric_ids: list[str]) -> None:
+        self.n = 0
+        self.errors = 0
+        self.accs = {m: _MetricAcc() for m in metric_ids}
+
+    def add(self, r: SampleResult) -> None:
+        self.n += 1
+        self.errors += r.error is not None
+        _add_scores(self.accs, r)
+
+    def summary(self) -> SliceSummary:
+        return SliceSummary(n_samples=self.n, n_errors=self.errors,
+                            metrics={m: acc.summary() for m, acc in self.accs.items()})
+
+
+class _KeyAcc:
+    """The slices of one key; past MAX_SLICES distinct values, new ones are pooled in OTHER."""
+
+    def __init__(self, key: str, metric_ids: list[str]) -> None:
+        self.key = key
+        self.metric_ids = metric_ids
+        self.slices: dict[str, _SliceAcc] = {}
+        self.folded: set[str] = set()
+
+    def add(self, r: SampleResult) -> None:
+        targets: dict[str, None] = {}
+        for v in slice_values(self.key, r.tags, r.metadata):
+            if v not in self.slices and v != OTHER:
+                if len(self.slices) - (OTHER in self.slices) >= MAX_SLICES:
+                    self.folded.add(v)
+                    v = OTHER
+            targets[v] = None
+        for v in targets:
+            acc = self.slices.get(v)
+            if acc is None:
+                acc = self.slices[v] = _SliceAcc(self.metric_ids)
+            acc.add(r)
+
+    def summary(self) -> SliceBreakdown:
+        return SliceBreakdown(slices={v: acc.summary() for v, acc in self.slices.items()},
+                              n_folded=len(self.folded))
+
+
 def check_thresholds(metrics: dict[str, MetricSummary],
                      thresholds: dict[str, Threshold]) -> dict[str, ThresholdResult]:
     out: dict[str, ThresholdResult] = {}
@@ -83,10 +139,13 @@ def check_thresholds(metrics: dict[str, MetricSummary],
 def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str],
               thresholds: dict[str, Threshold],
               aggregators: Mapping[str, Callable[[list[dict[str, JsonValue]]], dict[str, JsonValue] | None]]
-              | None = None) -> RunSummary:
+              | None = None, slice_by: Sequence[str] = ()) -> RunSummary:
     """The summary of `results`, consumed as a stream: per sample it keeps a few numbers, never the
-    results (feed it `RunDir.iter_results()` and a run of any size summarises in small memory)."""
+    results (feed it `RunDir.iter_results()` and a run of any size summarises in small memory).
+
+    `slice_by` keys (see agenteval.slicing) add each metric per slice, with its CI and n."""
     accs = {m: _MetricAcc() for m in metric_ids}
+    key_accs = [_KeyAcc(k, metric_ids) for k in merge_slice_keys(slice_by)]
     n = errors = cached = 0
     input_tokens = output_tokens = 0
     cost_usd = 0.0
@@ -106,12 +165,9 @@ def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str
         n += 1
         errors += r.error is not None
         cached += r.cached
-        for m, acc in accs.items():
-            s = r.scores.get(m)
-            if s is None:
-                acc.unmeasured += 1
-            else:
-                acc.add(r.sample_id, s.value, s.passed)
+        _add_scores(accs, r)
+        for ka in key_accs:
+            ka.add(r)
         if not r.cached:
             u = r.usage
             input_tokens += u.input_tokens or 0
@@ -134,4 +190,5 @@ def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str
     # A sample that ended in a backend error is unmeasured; a run with any of them has not passed.
     passed = all(t.passed for t in th.values()) and errors == 0
     return RunSummary(run_id=run_id, n_samples=n, n_errors=errors, n_cached=cached, metrics=metrics,
-                      thresholds=th, passed=passed, usage=usage, judge_usage=judge_usage, latency=lat)
+                      thresholds=th, passed=passed, usage=usage, judge_usage=judge_usage, latency=lat,
+                      slices={ka.key: ka.summary() for ka in key_accs})

@@ -13,7 +13,7 @@ from ..store import RunDir
 if TYPE_CHECKING:
     from ..runner import RunOutcome
 
-__all__ = ["wide_console", "print_matrix", "print_summary", "fmt"]
+__all__ = ["wide_console", "print_matrix", "print_slices", "print_summary", "fmt"]
 
 
 def fmt(x: float | None, digits: int = 3) -> str:
@@ -38,6 +38,7 @@ def print_summary(summary: RunSummary, manifest: RunManifest, run_dir: RunDir,
         table.add_row(key, fmt(m.mean), ci, str(m.n), str(m.n_unmeasured) if m.n_unmeasured else "0",
                       th_text, status)
     console.print(table)
+    print_slices(summary, console)
     usage = summary.usage
     cost = "unknown" if usage.cost_usd is None else f"${usage.cost_usd:.6f}"
     lat = summary.latency
@@ -48,6 +49,30 @@ def print_summary(summary: RunSummary, manifest: RunManifest, run_dir: RunDir,
     )
     verdict = "[green]PASSED[/green]" if summary.passed else "[red]FAILED[/red]"
     console.print(f"{verdict}  run {manifest.run_id}  →  {run_dir.path}")
+
+
+def print_slices(summary: RunSummary, console: Console) -> None:
+    """A table per slice key: each slice's result count and every metric's mean [CI] n."""
+    for key, breakdown in summary.slices.items():
+        table = Table(title=f"by {key}", title_justify="left")
+        table.add_column("slice")
+        table.add_column("results", justify="right")
+        for m in summary.metrics:
+            table.add_column(m, justify="right")
+        for value, sl in breakdown.slices.items():
+            cells = []
+            for m in summary.metrics:
+                ms = sl.metrics.get(m)
+                if ms is None or ms.mean is None:
+                    cells.append("—")
+                elif ms.ci_low is not None:
+                    cells.append(f"{ms.mean:.3f} [{fmt(ms.ci_low, 2)}, {fmt(ms.ci_high, 2)}] n={ms.n}")
+                else:
+                    cells.append(f"{ms.mean:.3f} n={ms.n}")
+            table.add_row(value, str(sl.n_samples), *cells)
+        console.print(table)
+        if breakdown.n_folded:
+            console.print(f"  {breakdown.n_folded} more values of {key} pooled in (other)")
 
 
 def wide_console() -> Console:

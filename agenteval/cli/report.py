@@ -22,8 +22,10 @@ __all__ = ["report_cmd"]
 @results_option
 @click.option("--baselines", "baselines", envvar="AGENTEVAL_BASELINES", default=None,
               type=click.Path(file_okay=False), help="Baselines folder (default ./baselines; env AGENTEVAL_BASELINES).")
+@click.option("--slice-by", "slice_by", multiple=True, metavar="KEY",
+              help="Also break the metrics down by `tags` or a metadata key, repeatable.")
 def report_cmd(run: str, html_path: str | None, baseline: str | None, results: str | None,
-               baselines: str | None) -> None:
+               baselines: str | None, slice_by: tuple[str, ...]) -> None:
     """Write RUN's report as one HTML file that works offline, and print its path.
 
     RUN is a run id, a run folder, or a baseline name or file.
@@ -38,7 +40,7 @@ def report_cmd(run: str, html_path: str | None, baseline: str | None, results: s
 
         comparison = compare_runs(load_run(baseline, root, bdir), loaded)
     try:
-        path = write_report(loaded, Path(html_path) if html_path else None, comparison)
+        path = write_report(loaded, Path(html_path) if html_path else None, comparison, slice_by)
     except OSError as exc:
         raise ConfigError(f"cannot write the report: {exc.strerror or exc}", file=exc.filename or html_path,
                           field="--html") from None

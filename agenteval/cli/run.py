@@ -63,6 +63,9 @@ def _parse_labels(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--shards", type=int, default=None, help="With --executor ray: number of shards (default: one per CPU).")
 @click.option("--ray-address", default=None, metavar="ADDRESS",
               help="With --executor ray: ray.init address (default $RAY_ADDRESS or a local instance).")
+@click.option("--slice-by", "slice_by", multiple=True, metavar="KEY",
+              help="Break every metric down by `tags` or a sample metadata key (dotted for nested keys), "
+                   "each slice with its CI and n; repeatable. Adds to the suite's `slice_by:`.")
 @click.option("--allow-outside-data", is_flag=True,
               help="Let the suite read data files outside its own folder (only for suites you trust).")
 @click.option("--mlflow", "mlflow", is_flag=True,
@@ -73,7 +76,8 @@ def run_cmd(suite: str, backends: tuple[str, ...], backend_opts: tuple[str, ...]
             concurrency: int, repeat: int, limit: int | None, shard: str | None, resume: str | None,
             no_cache: bool, labels: tuple[str, ...], progress: bool | None, judge_model: str | None,
             judge_opts: tuple[str, ...], executor: str, shards: int | None, ray_address: str | None,
-            allow_outside_data: bool, mlflow: bool, mlflow_uri: str | None, mlflow_experiment: str | None) -> None:
+            slice_by: tuple[str, ...], allow_outside_data: bool, mlflow: bool, mlflow_uri: str | None,
+            mlflow_experiment: str | None) -> None:
     """Run SUITE and print its metrics; exit 1 when a threshold fails or a sample ended in an error."""
     if allow_outside_data:
         import os
@@ -97,6 +101,7 @@ def run_cmd(suite: str, backends: tuple[str, ...], backend_opts: tuple[str, ...]
             concurrency=concurrency, repeat=repeat, limit=limit, shard=_parse_shard(shard), resume=resume,
             use_cache=not no_cache, labels=label_map, progress=progress, on_start=started.append,
             judge_model=judge_model, judge_options=dict(parse_option(o) for o in judge_opts),
+            slice_by=list(slice_by),
         )
         try:
             if executor == "ray":

@@ -12,14 +12,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from html import escape
 from importlib import resources
 from pathlib import Path
 
 from pydantic import JsonValue
 
-from ..schema import RunManifest, RunSummary, Suite
+from ..schema import MetricSummary, RunManifest, RunSummary, Suite
 from ..schema.compare import CaseChange, Comparison, MetricComparison
+from ..slicing import check_slice_keys, merge_slice_keys
 from ..store.loaded import LoadedRun
 from ..store.rundir import atomic_write
 from .charts import MAX_TAGS, histogram, histogram_svg, tag_matrix_svg, tag_means
@@ -112,7 +114,7 @@ def _summary_table(summary: RunSummary) -> str:
     for key, m in summary.metrics.items():
         ths = [t for k, t in summary.thresholds.items() if k in (key, f"{key}:max")]
         th_text = " and ".join(f"{'≥' if t.kind == 'min' else '≤'} {t.threshold:g}" for t in ths)
-        ci = f"[{_fmt(m.ci_low)}, {_fmt(m.ci_high)}]" if m.ci_low is not None else "—"
+        ci = _ci_text(m)
         if ths:
             ok = all(t.passed for t in ths)
             status = _td("pass" if ok else "FAIL", "pass" if ok else "fail")
@@ -126,6 +128,38 @@ def _summary_table(summary: RunSummary) -> str:
                                              "threshold", "verdict"))
     return (f'<section id="summary"><h2>Summary</h2><table class="grid" id="summary-table"><thead><tr>{head}'
             f"</tr></thead><tbody>{''.join(rows)}</tbody></table></section>")
+
+
+def _ci_text(m: MetricSummary) -> str:
+    return f"[{_fmt(m.ci_low)}, {_fmt(m.ci_high)}]" if m.ci_low is not None else "—"
+
+
+def _slices(summary: RunSummary) -> str:
+    """One table per `--slice-by` key: a row per slice, each metric's mean with its CI and n."""
+    if not summary.slices:
+        return ""
+    parts = ['<section id="slices"><h2>Slices</h2>']
+    metrics = list(summary.metrics)
+    head = "".join(f"<th>{escape(h)}</th>" for h in ["slice", "results", "errors", *metrics])
+    for key, breakdown in summary.slices.items():
+        rows = []
+        for value, sl in breakdown.slices.items():
+            cells = [_td(value, "slice"), _td(str(sl.n_samples), "num"), _td(str(sl.n_errors), "num")]
+            for m in metrics:
+                ms = sl.metrics.get(m)
+                if ms is None or ms.mean is None:
+                    cells.append(_td("—", "num"))
+                else:
+                    cells.append(_td(f"{_fmt(ms.mean)} {_ci_text(ms)} n={ms.n}", "num",
+                                     f"{ms.ci_method} interval; {ms.n_unmeasured} unmeasured"))
+            rows.append(f'<tr data-slice="{escape(value)}">{"".join(cells)}</tr>')
+        folded = (f'<p class="note">{breakdown.n_folded} more values pooled in (other).</p>'
+                  if breakdown.n_folded else "")
+        parts.append(f'<h3>by {escape(key)}</h3><div class="scroll"><table class="grid slice-table" '
+                     f'data-key="{escape(key)}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}'
+                     f"</tbody></table></div>{folded}")
+    parts.append("</section>")
+    return "".join(parts)
 
 
 def _charts(run: LoadedRun, summary: RunSummary) -> str:
@@ -204,24 +238,31 @@ _SAMPLES = """<section id="samples"><h2>Samples</h2>
 
 
 def render_report(run: LoadedRun, comparison: Comparison | None = None, suite: Suite | None = None,
-                  notes: list[str] | None = None) -> str:
-    """The whole page. `suite` (the run's suite file, if readable) supplies expected trajectories."""
+                  notes: list[str] | None = None, slice_by: Sequence[str] = ()) -> str:
+    """The whole page. `suite` (the run's suite file, if readable) supplies expected trajectories;
+    `slice_by` adds slice keys to those the run was summarised with."""
     from ..analysis import summarize
 
     notes = list(notes or [])
     summary = run.summary
     man = run.manifest
+    keys = merge_slice_keys(man.settings.slice_by, summary.slices if summary is not None else (), slice_by)
     if summary is None:
         summary = summarize(man.run_id, run.results, [m.id for m in man.metrics + man.judges],
-                            suite.thresholds if suite is not None else {})
+                            suite.thresholds if suite is not None else {}, slice_by=keys)
         notes.insert(0, f"Unfinished run: the summary is computed from the {len(run.results)} results so far.")
+    elif any(k not in summary.slices for k in keys):
+        check_slice_keys([k for k in keys if k not in summary.slices],
+                         ((r.tags, r.metadata) for r in run.results), file=None, field="--slice-by")
+        sliced = summarize(man.run_id, run.results, list(summary.metrics), {}, slice_by=keys)
+        summary = summary.model_copy(update={"slices": sliced.slices})
     data = build_report_data(run, comparison, suite)
     css, js = _asset("report.css"), _asset("report.js")
     if "</" in js or "</" in css:  # the assets are ours; this keeps them from closing their own element
         raise ValueError("report assets must not contain '</'")
     csp = (f"default-src 'none'; script-src {_csp_hash(js)}; style-src {_csp_hash(css)}; img-src data:; "
            "base-uri 'none'; form-action 'none'")
-    body = [_header(man, summary, notes), _summary_table(summary), _charts(run, summary)]
+    body = [_header(man, summary, notes), _summary_table(summary), _slices(summary), _charts(run, summary)]
     if comparison is not None:
         body.append(_comparison(comparison))
     body.append(_SAMPLES)
@@ -241,10 +282,11 @@ def default_report_path(run: LoadedRun) -> Path:
     return src / "report.html" if src.is_dir() else src.with_suffix(".html")
 
 
-def write_report(run: LoadedRun, path: Path | None = None, comparison: Comparison | None = None) -> Path:
+def write_report(run: LoadedRun, path: Path | None = None, comparison: Comparison | None = None,
+                 slice_by: Sequence[str] = ()) -> Path:
     """Write the report of `run` (reading its suite file for expected trajectories) and return its path."""
     lookup = find_suite(run)
     out = path or default_report_path(run)
     out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(out, render_report(run, comparison, lookup.suite, lookup.notes))
+    atomic_write(out, render_report(run, comparison, lookup.suite, lookup.notes, slice_by))
     return out

@@ -44,6 +44,7 @@ from ..schema import (
     Turn,
     Usage,
 )
+from ..slicing import check_slice_keys, merge_slice_keys
 from ..store.rundir import RunDir, new_run_id, utc_now
 from ..suite.check import check_suite
 from ..suite.templating import render_request
@@ -75,6 +76,8 @@ class RunOptions:
     judge_model: str | None = None
     """Overrides every judge's model (`--judge-model`)."""
     judge_options: dict[str, JsonValue] = field(default_factory=dict)
+    slice_by: list[str] = field(default_factory=list)
+    """Keys to break the metrics down by (`--slice-by`), besides the suite's own `slice_by`."""
     on_start: Callable[[RunDir], None] | None = None
     """Called once the run folder exists (the CLI uses it to say how to resume after Ctrl-C)."""
 
@@ -288,7 +291,7 @@ class _Worker:
             output=trace.output if trace else None, expected=sample.expected, trace=trace, scores=scores,
             error=error, attempts=attempts, latency_s=elapsed,
             usage=(trace.usage if trace is not None and not cached else Usage()), cached=cached,
-            tags=sample.tags,
+            tags=sample.tags, metadata=sample.metadata,
         )
         self.run_dir.append(result)
         self.n_new += 1
@@ -320,6 +323,7 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
     if opts.backend_spec and suite.backend and opts.backend_spec != suite.backend.spec:
         options = {}  # the suite's options belong to the suite's backend
     options.update(opts.backend_options)
+    check_slice_keys(opts.slice_by, ((s.tags, s.metadata) for s in suite.samples), file=None, field="--slice-by")
 
     done: set[tuple[str, int]] = set()
     if opts.resume:
@@ -336,7 +340,9 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
         options = {**_unredacted(manifest, options), **opts.backend_options}
         run_dir.repair()
         done = {(r.sample_id, r.repeat) for r in run_dir.iter_results()}
-        manifest = manifest.model_copy(update={"finished_at": None})
+        slice_by = merge_slice_keys(manifest.settings.slice_by, opts.slice_by)
+        manifest = manifest.model_copy(update={
+            "finished_at": None, "settings": manifest.settings.model_copy(update={"slice_by": slice_by})})
     else:
         assert spec is not None
         run_dir = RunDir.create(opts.results_root, new_run_id(suite.name))
@@ -350,7 +356,7 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
             judges=[metric_ref(s, m) for s, (_, m) in zip(suite.metrics, metrics, strict=True) if s.name == "judge"],
             settings=RunSettings(concurrency=opts.concurrency, repeat=opts.repeat, limit=opts.limit,
                                  shard=f"{opts.shard[0]}/{opts.shard[1]}" if opts.shard else None,
-                                 cache=opts.use_cache),
+                                 cache=opts.use_cache, slice_by=merge_slice_keys(suite.slice_by, opts.slice_by)),
             agenteval_version=_version(), git_sha=_git_sha(), labels=opts.labels, started_at=utc_now(),
         )
     if opts.resume:
@@ -417,7 +423,7 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
     aggregators = {mid: partial(corpus_aggregate, m) for mid, m in metrics
                    if callable(getattr(type(m), "aggregate", None))}
     summary = summarize(run_dir.run_id, run_dir.iter_results(), [m for m, _ in metrics], suite.thresholds,
-                        aggregators)
+                        aggregators, slice_by=manifest.settings.slice_by)
     run_dir.write_summary(summary)
     manifest = manifest.model_copy(update={"finished_at": utc_now()})
     run_dir.write_manifest(manifest)

@@ -1,7 +1,7 @@
 """The vocabulary: pydantic models for everything that goes to disk."""
 
 from .compare import CaseChange, Comparison, GateResult, MetricComparison, RunRef
-from .leaderboard import Leaderboard, LeaderboardEntry, LeaderboardMetric
+from .leaderboard import Leaderboard, LeaderboardEntry, LeaderboardMetric, LeaderboardSlice
 from .results import (
     SCHEMA_VERSION,
     BackendRef,
@@ -14,6 +14,8 @@ from .results import (
     RunSummary,
     SampleResult,
     Score,
+    SliceBreakdown,
+    SliceSummary,
     SuiteRef,
     ThresholdResult,
 )
@@ -38,8 +40,10 @@ from .trajectory import ArgMatcher, ExpectedToolCall
 __all__ = [
     "SCHEMA_VERSION", "ArgMatcher", "BackendConfig", "BackendRef", "Baseline", "CaseChange", "Comparison",
     "EnvironmentSpec", "ExpectedToolCall", "GateResult", "GatesSpec", "LatencySummary", "Leaderboard",
-    "LeaderboardEntry", "LeaderboardMetric", "Message", "MetricComparison", "MetricRef", "MetricSpec",
+    "LeaderboardEntry", "LeaderboardMetric", "LeaderboardSlice", "Message", "MetricComparison", "MetricRef",
+    "MetricSpec",
     "MetricSummary", "ResolvedSample", "Role", "RunManifest", "RunRef", "RunSettings", "RunSummary", "Sample",
-    "SampleResult", "SampleSource", "Score", "Script", "Suite", "SuiteFile", "SuiteRef", "TaskKind", "Threshold",
+    "SampleResult", "SampleSource", "Score", "Script", "SliceBreakdown", "SliceSummary",
+    "Suite", "SuiteFile", "SuiteRef", "TaskKind", "Threshold",
     "ThresholdResult", "ToolCall", "ToolSpec", "Trace", "Turn", "Usage",
 ]

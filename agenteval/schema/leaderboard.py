@@ -18,6 +18,16 @@ class LeaderboardMetric(BaseModel):
     pass_rate: float | None = None
 
 
+class LeaderboardSlice(BaseModel):
+    """One slice of a `--slice-by` key (e.g. language=de): its result count and metrics."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_samples: int
+    n_errors: int
+    metrics: dict[str, LeaderboardMetric]
+
+
 class LeaderboardEntry(BaseModel):
     """One suite x backend: the headline numbers of its latest finished run."""
 
@@ -49,6 +59,8 @@ class LeaderboardEntry(BaseModel):
     agenteval_version: str
     git_sha: str | None = None
     labels: dict[str, str] = Field(default_factory=dict)
+    slices: dict[str, dict[str, LeaderboardSlice]] = Field(default_factory=dict)
+    """Slice key -> slice value -> its numbers, for the keys the run was sliced by (`--slice-by`)."""
 
 
 class Leaderboard(BaseModel):

@@ -57,6 +57,8 @@ class SampleResult(BaseModel):
     cached: bool = False
     """True when the answer came from the response cache (its latency is then not model latency)."""
     tags: list[str] = Field(default_factory=list)
+    metadata: dict[str, JsonValue] = Field(default_factory=dict)
+    """The sample's metadata (what `--slice-by` groups by)."""
 
 
 class SuiteRef(BaseModel):
@@ -101,6 +103,8 @@ class RunSettings(BaseModel):
     limit: int | None = None
     shard: str | None = None
     cache: bool = True
+    slice_by: list[str] = Field(default_factory=list)
+    """Keys the summary breaks metrics down by (the suite's `slice_by` and `--slice-by`)."""
 
 
 class RunManifest(BaseModel):
@@ -165,6 +169,30 @@ class LatencySummary(BaseModel):
     """Samples counted: non-cached answers without a backend error."""
 
 
+class SliceSummary(BaseModel):
+    """The metrics of one slice: the results whose sample has one value of a `--slice-by` key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_samples: int
+    """Result lines (samples x repeats) in the slice."""
+    n_errors: int
+    metrics: dict[str, MetricSummary]
+    """Each metric over the slice's samples, with its own CI and n (no corpus aggregates)."""
+
+
+class SliceBreakdown(BaseModel):
+    """The slices of one key, e.g. every `language`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    slices: dict[str, SliceSummary]
+    """Slice value -> its summary, in first-seen order; `(missing)`, `(untagged)` and `(other)` as named
+    in agenteval.slicing."""
+    n_folded: int = 0
+    """Distinct values pooled in `(other)` because the key had more than `MAX_SLICES` values."""
+
+
 class RunSummary(BaseModel):
     """`summary.json`: the headline numbers of a run."""
 
@@ -184,6 +212,8 @@ class RunSummary(BaseModel):
     judge_usage: Usage = Field(default_factory=Usage)
     """Tokens and cost spent by judges, counted apart from the system under test."""
     latency: LatencySummary
+    slices: dict[str, SliceBreakdown] = Field(default_factory=dict)
+    """Per `--slice-by` key: each metric broken down by the key's values."""
 
 
 class Baseline(BaseModel):

@@ -284,6 +284,9 @@ class SuiteFile(BaseModel):
     pass_if: PassIf = Field(default_factory=lambda: PassIf())
     gates: GatesSpec | None = None
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    slice_by: list[str] = Field(default_factory=list)
+    """Break every metric down by these sample fields: `tags`, or a `metadata` key (dotted for nested
+    keys), as `--slice-by` does."""
     samples: list[SampleItem] = Field(default_factory=list)
 
     @field_validator("task", mode="before")
@@ -334,6 +337,7 @@ class Suite(BaseModel):
     pass_if: PassIf = Field(default_factory=lambda: PassIf())
     gates: GatesSpec | None = None
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    slice_by: list[str] = Field(default_factory=list)
     samples: list[ResolvedSample]
     content_hash: str
     """sha256 over the suite's settings and every sample hash."""

@@ -8,14 +8,16 @@ from ..errors import ConfigError
 from ..metrics.base import Metric
 from ..metrics.factory import build_metric
 from ..schema import Suite
-from .loader import metric_line
+from ..slicing import check_slice_keys
+from .loader import field_line, metric_line
 from .templating import render_messages
 
 __all__ = ["check_suite"]
 
 
 def check_suite(suite: Suite) -> list[tuple[str, Metric]]:
-    """Raise ConfigError (with file:line) for an unknown/misconfigured metric or a prompt that fails.
+    """Raise ConfigError (with file:line) for an unknown/misconfigured metric, a prompt that fails or a
+    `slice_by` key no sample has.
 
     Returns the suite's metrics, built as a run uses them: (summary key, metric)."""
     built: list[tuple[str, Metric]] = []
@@ -29,4 +31,12 @@ def check_suite(suite: Suite) -> list[tuple[str, Metric]]:
             raise
     for sample in suite.samples:
         render_messages(suite, sample)
+    for i, key in enumerate(suite.slice_by):
+        try:
+            check_slice_keys([key], ((s.tags, s.metadata) for s in suite.samples), file=suite.path,
+                             field=f"slice_by[{i}]")
+        except ConfigError as exc:
+            exc.line = field_line(suite.path, ("slice_by", i))
+            exc.args = (exc.format(),)
+            raise
     return built

@@ -201,7 +201,8 @@ def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None) -
                               hint=did_you_mean(key, ids))
 
     # Policy (thresholds, gates, pass_if) and presentation are not content: changing them keeps the hash.
-    policy = {"samples", "description", "backend", "gates", "thresholds", "pass_if", "add_metrics", "remove_metrics"}
+    policy = {"samples", "description", "backend", "gates", "thresholds", "pass_if", "add_metrics", "remove_metrics",
+              "slice_by"}
     settings = sf.model_dump(mode="json", exclude=policy, exclude_none=True)
     digest = hashlib.sha256(canonical_json(settings).encode())
     for s in resolved:
@@ -210,13 +211,18 @@ def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None) -
                  backend=sf.backend, system=sf.system, prompt=sf.prompt, tools=sf.tools,
                  environment=sf.environment, gates=sf.gates, pass_if=sf.pass_if,
                  output_schema=sf.output_schema, labels=sf.labels, metrics=metrics, thresholds=thresholds,
-                 samples=resolved, content_hash=digest.hexdigest())
+                 slice_by=sf.slice_by, samples=resolved, content_hash=digest.hexdigest())
 
 
 def metric_line(suite_path: str, index: int) -> int | None:
     """Line of the index-th metric of a suite file (for errors found after loading)."""
+    return field_line(suite_path, ("metrics", index))
+
+
+def field_line(suite_path: str, path: tuple[str | int, ...]) -> int | None:
+    """Line of a field of a suite file, e.g. `("slice_by", 0)` (for errors found after loading)."""
     try:
         _, lines = read_yaml_file(suite_path, "suite")
     except ConfigError:
         return None
-    return lines.line_for(("metrics", index))
+    return lines.line_for(path)

@@ -43,6 +43,7 @@ def rows(rd: RunDir) -> list[tuple[str, int]]:
 def same_metrics(a: RunSummary, b: RunSummary) -> None:
     """Everything but timing: metrics (means, CIs, n), thresholds, counts, tokens."""
     assert a.metrics == b.metrics
+    assert a.slices == b.slices
     assert list(a.metrics) == list(b.metrics)
     assert a.thresholds == b.thresholds
     assert (a.n_samples, a.n_errors, a.n_cached, a.passed, a.usage) == (b.n_samples, b.n_errors, b.n_cached,
@@ -52,8 +53,10 @@ def same_metrics(a: RunSummary, b: RunSummary) -> None:
 @pytest.mark.parametrize("backend, repeat", [("stub:golden", 1), ("stub:golden", 3), ("stub:echo", 2)])
 def test_three_shards_merge_into_the_unsharded_summary(tmp_path: Path, backend: str, repeat: int) -> None:
     suite = qa()
-    plain = run(suite, tmp_path / "plain", backend_spec=backend, repeat=repeat)
-    parts = shards(suite, tmp_path / "shards", 3, backend_spec=backend, repeat=repeat)
+    plain = run(suite, tmp_path / "plain", backend_spec=backend, repeat=repeat, slice_by=["tags"])
+    parts = shards(suite, tmp_path / "shards", 3, backend_spec=backend, repeat=repeat, slice_by=["tags"])
+    assert set(plain.summary.slices["tags"].slices) == {"geography", "astronomy", "chemistry", "literature",
+                                                        "from-file"}
     assert sorted(len(rows(p)) for p in parts) == sorted([3 * repeat, 2 * repeat, 2 * repeat])
 
     merged = merge_runs(parts, tmp_path / "merged")
@@ -65,7 +68,7 @@ def test_three_shards_merge_into_the_unsharded_summary(tmp_path: Path, backend: 
     on_disk = merged.run_dir.read_summary()
     assert on_disk == merged.summary
     assert on_disk == summarize(merged.run_dir.run_id, merged.run_dir.iter_results(), list(plain.summary.metrics),
-                                suite.thresholds)
+                                suite.thresholds, slice_by=["tags"])
     man = merged.run_dir.read_manifest()
     assert man.settings.shard is None and man.settings.repeat == repeat and man.finished_at
     assert man.suite == plain.manifest.suite and man.backend == plain.manifest.backend
