@@ -47,11 +47,16 @@ typecheck: venv
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache
 
-# Known vulnerabilities in the pinned dependencies (pip-audit asks the package index's advisory data).
+# Known-bad dependency versions. Always, offline: constraints.txt and pyproject.toml against the advisories
+# shipped in audit/advisories.toml (the compromised litellm releases among them). Then pip-audit, which asks
+# the package index's advisory data: vulnerabilities it finds fail the target; when it cannot reach that
+# service (or cannot be installed) the script says so and the offline check stands alone.
 audit: venv
-	$(PIP) install -q pip-audit 2>&1 | { grep -v "^WARNING: Location" || true; }
-	grep -v '^torch==' constraints.txt > .venv/audit-requirements.txt
-	$(VENV)/bin/pip-audit --progress-spinner off --no-deps --disable-pip -r .venv/audit-requirements.txt
+	test -x $(VENV)/bin/pip-audit || { $(PIP) install -q pip-audit 2>&1 | { grep -v "^WARNING: Location" || true; }; } || true
+	grep -v '^torch==' constraints.txt > $(VENV)/audit-requirements.txt
+	$(PY) scripts/audit_offline.py --constraints constraints.txt --pyproject pyproject.toml \
+		--advisories audit/advisories.toml \
+		--pip-audit $(VENV)/bin/pip-audit --pip-audit-requirements $(VENV)/audit-requirements.txt
 
 # Re-pin constraints.txt from the current virtualenv (after changing dependencies in pyproject.toml).
 lock: venv
