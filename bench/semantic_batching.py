@@ -49,9 +49,11 @@ def one_by_one(encoder: Encoder, items: list[str], batch_size: int) -> None:
         encoder.encode([t], batch_size=batch_size)
 
 
-def batched(encoder: Encoder, items: list[str], batch_size: int, concurrency: int, max_wait_ms: float) -> None:
+def batched(encoder: Encoder, items: list[str], batch_size: int, concurrency: int, max_wait_ms: float,
+            sub_batch_size: int | None = None) -> None:
     async def main() -> None:
-        batcher = MicroBatcher(encoder, batch_size=batch_size, max_wait_ms=max_wait_ms)
+        batcher = MicroBatcher(encoder, batch_size=batch_size, max_wait_ms=max_wait_ms,
+                               sub_batch_size=sub_batch_size)
         it = iter(items)
 
         async def worker() -> None:
@@ -83,6 +85,10 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     ap.add_argument("--max-wait-ms", type=float, default=5.0)
+    ap.add_argument("--no-pack", action="store_true",
+                    help="batches through model.encode (padded) instead of the packed encoder")
+    ap.add_argument("--sub-batch-size", type=int, default=None,
+                    help="texts per forward pass within a batch (default: the batcher's, half a batch)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--model", default=None, help="local model folder (default: bundled all-MiniLM-L6-v2)")
     args = ap.parse_args()
@@ -91,7 +97,8 @@ def main() -> None:
 
     set_torch_threads(args.threads)
     shared = get_encoder(resolve_model_path(args.model), "cpu")
-    encoder = Encoder(shared.model, shared.key, cache=EmbeddingCache(maxsize=0))  # cache off: encode everything
+    # cache off: encode everything
+    encoder = Encoder(shared.model, shared.key, cache=EmbeddingCache(maxsize=0), pack=not args.no_pack)
     items = texts(args.n)
 
     affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
@@ -102,7 +109,8 @@ def main() -> None:
           f"MKL_NUM_THREADS={os.environ.get('MKL_NUM_THREADS', '(unset)')}")
     print(f"model {shared.key}")
     print(f"n {args.n}  concurrency {args.concurrency}  batch_size {args.batch_size}  "
-          f"max_wait_ms {args.max_wait_ms:g}  best of {args.repeats}")
+          f"max_wait_ms {args.max_wait_ms:g}  sub_batch_size {args.sub_batch_size or 'default'}  "
+          f"best of {args.repeats}")
 
     # warm-up: first calls pay for lazy init and allocator growth
     encoder.encode(items[:8], batch_size=args.batch_size)
@@ -116,7 +124,7 @@ def main() -> None:
         rounds["single"].append(timed(lambda: one_by_one(encoder, items, args.batch_size)))
         calls_before = encoder.stats.encode_calls
         rounds["batched"].append(timed(lambda: batched(encoder, items, args.batch_size, args.concurrency,
-                                                       args.max_wait_ms)))
+                                                       args.max_wait_ms, args.sub_batch_size)))
         batches = encoder.stats.encode_calls - calls_before
         rounds["direct"].append(timed(lambda: direct(encoder, items, args.batch_size)))
     t_single, t_batched, t_direct = (min(rounds[k]) for k in ("single", "batched", "direct"))
@@ -124,6 +132,7 @@ def main() -> None:
     def line(label: str, t: float) -> str:
         return f"{label:<34} {t * 1000:9.1f} ms  {args.n / t:8.1f} texts/s"
 
+    print(f"batches: {'packed encoder' if encoder.packed is not None else 'model.encode (padded)'}")
     print(line("one text per encode call", t_single))
     print(line(f"micro-batcher ({batches} encode calls)", t_batched))
     print(line("one direct encode(all) call", t_direct))

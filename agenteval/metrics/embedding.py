@@ -5,8 +5,9 @@
 - `EmbeddingCache` (one per process, bounded, least recently used out) keeps embeddings by
   (model, normalised text), so a reference answer shared by many samples is encoded once.
 - `MicroBatcher` collects the texts that concurrently scoring coroutines ask for and encodes them in
-  one `model.encode(texts, batch_size=...)` call on a worker thread (`asyncio.to_thread`), so the
-  event loop keeps running while the model works.
+  one call on a worker thread (`asyncio.to_thread`), so the event loop keeps running while the model
+  works. A batch is packed (agenteval.metrics.packed: several texts per row, no padding) when the
+  model allows it, else it goes through `model.encode`.
 
 torch and sentence-transformers are imported only when a model is loaded, never with this module.
 """
@@ -27,6 +28,8 @@ from ..errors import ConfigError
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
+
+    from .packed import PackedEncoder
 
     Vector = NDArray[np.float32]
 
@@ -191,7 +194,9 @@ class EncoderStats:
     """What an encoder did, for tests and benchmarks."""
 
     encode_calls: int = 0
-    """`model.encode` calls (one per micro-batch)."""
+    """Encode calls (one per micro-batch), packed or through `model.encode`."""
+    packed_calls: int = 0
+    """Of those, the ones that went through the packed encoder."""
     texts_encoded: int = 0
     largest_batch: int = 0
 
@@ -201,15 +206,39 @@ class Encoder:
 
     `model` is the loaded `SentenceTransformer` itself. `encode` runs one `model.encode` call (callers
     in different threads take turns); `embed` serves what it can from the cache first.
+
+    With `pack` (the default), batches of two or more texts go through `PackedEncoder` (several texts
+    per row, no padding: see agenteval.metrics.packed) when it reproduces this model's `model.encode`
+    on probe texts; it is checked once, on the first such batch. A single text always takes
+    `model.encode`.
     """
 
-    def __init__(self, model: SentenceModel, key: str, cache: EmbeddingCache | None = None) -> None:
+    def __init__(self, model: SentenceModel, key: str, cache: EmbeddingCache | None = None, *,
+                 pack: bool = True) -> None:
         self.model = model
         self.key = key
         """Cache key of this model: "<folder>@<device>"."""
         self.cache = cache if cache is not None else _cache
         self.stats = EncoderStats()
         self._lock = threading.Lock()
+        self._pack = pack
+        self._packed: PackedEncoder | None = None
+        self._packed_checked = False
+
+    @property
+    def packed(self) -> PackedEncoder | None:
+        """The packed encoder batches use, once checked (None: not checked yet, or not applicable)."""
+        return self._packed
+
+    def _packed_encoder(self) -> PackedEncoder | None:
+        if not self._pack:
+            return None
+        if not self._packed_checked:
+            from .packed import PackedEncoder
+
+            self._packed = PackedEncoder.build(self.model)
+            self._packed_checked = True
+        return self._packed
 
     def encode(self, texts: Sequence[str], *, batch_size: int = 64) -> list[Vector]:
         """Encode `texts` (already normalised) in one `model.encode` call and cache the vectors.
@@ -220,8 +249,13 @@ class Encoder:
             return []
         with self._lock:
             _apply_torch_threads()
-            out = self.model.encode(list(texts), batch_size=batch_size, show_progress_bar=False,
-                                    convert_to_numpy=True)
+            packed = self._packed_encoder() if len(texts) > 1 else None
+            if packed is not None:
+                out = packed.encode(texts)
+                self.stats.packed_calls += 1
+            else:
+                out = self.model.encode(list(texts), batch_size=batch_size, show_progress_bar=False,
+                                        convert_to_numpy=True)
             self.stats.encode_calls += 1
             self.stats.texts_encoded += len(texts)
             self.stats.largest_batch = max(self.stats.largest_batch, len(texts))
@@ -307,13 +341,22 @@ class MicroBatcher:
     It then encodes the batch on a worker thread; texts asked for meanwhile wait for the next batch, so
     batches grow with load. Cached texts never reach the queue, and a text already queued or being
     encoded is not queued twice.
+
+    A batch comes in arrival order, so its texts differ in length. The packed encoder wastes nothing on
+    that; for models it does not apply to, `model.encode` sorts them by length and runs them
+    `sub_batch_size` at a time (default half a batch, at least 16), so each forward pass pads to a
+    similar length instead of all of them to the longest (on CPU, padding is spent compute).
     """
 
-    def __init__(self, encoder: Encoder, *, batch_size: int = 64, max_wait_ms: float = 5.0) -> None:
+    def __init__(self, encoder: Encoder, *, batch_size: int = 64, max_wait_ms: float = 5.0,
+                 sub_batch_size: int | None = None) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if sub_batch_size is not None and sub_batch_size < 1:
+            raise ValueError("sub_batch_size must be >= 1")
         self.encoder = encoder
         self.batch_size = batch_size
+        self.sub_batch_size = min(batch_size, sub_batch_size or max(16, batch_size // 2))
         self.max_wait_s = max(0.0, max_wait_ms) / 1000.0
         self.loop = asyncio.get_running_loop()
         self._queue: list[str] = []
@@ -382,7 +425,7 @@ class MicroBatcher:
             if not self._queue:
                 self._wakeup.clear()
             try:
-                vectors = await asyncio.to_thread(self.encoder.encode, batch, batch_size=self.batch_size)
+                vectors = await asyncio.to_thread(self.encoder.encode, batch, batch_size=self.sub_batch_size)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -130,13 +130,13 @@ def test_concurrent_scores_are_encoded_in_one_or_two_batches(encoder: Encoder, m
 def test_a_batch_never_exceeds_batch_size(encoder: Encoder, make_ctx: MakeCtx, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     sizes: list[int] = []
-    real_encode = encoder.model.encode
+    real_encode = encoder.encode
 
-    def recording_encode(inputs: list[str], **kw: Any) -> Any:  # the real model, watched
-        sizes.append(len(inputs))
-        return real_encode(inputs, **kw)
+    def recording_encode(texts: Any, **kw: Any) -> Any:  # the real encoder (packed or not), watched
+        sizes.append(len(texts))
+        return real_encode(texts, **kw)
 
-    monkeypatch.setattr(encoder.model, "encode", recording_encode)
+    monkeypatch.setattr(encoder, "encode", recording_encode)
     metric = SemanticSimilarity(batch_size=8)
     ctxs = [make_ctx(_unique(f"Output {i}."), _unique(f"Expected {i}.")) for i in range(20)]
 
