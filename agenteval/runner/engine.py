@@ -13,7 +13,7 @@ import os
 import random
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -44,6 +44,7 @@ from ..schema import (
     Turn,
     Usage,
 )
+from ..schema.sample_list import sample_hashes, sample_ids
 from ..slicing import check_slice_keys, merge_slice_keys
 from ..store.rundir import RunDir, new_run_id, utc_now
 from ..suite.check import check_suite
@@ -82,7 +83,7 @@ class RunOptions:
     """Called once the run folder exists (the CLI uses it to say how to resume after Ctrl-C)."""
 
 
-@dataclass
+@dataclass(repr=False)
 class RunOutcome:
     run_dir: RunDir
     manifest: RunManifest
@@ -90,12 +91,20 @@ class RunOutcome:
     n_new: int
     """Results produced in this invocation (the rest were already on disk when resuming)."""
 
+    def __repr__(self) -> str:
+        # Short: asyncio.run formats its task's result when it restores the SIGINT handler, and the
+        # full repr spells out every sample hash of the manifest (tens of MB at 100,000 samples).
+        return (f"RunOutcome(run_id={self.run_dir.run_id!r}, n_new={self.n_new}, "
+                f"passed={self.summary.passed})")
 
-def select_samples(suite: Suite, limit: int | None, shard: tuple[int, int] | None) -> list[ResolvedSample]:
+
+def select_samples(suite: Suite, limit: int | None, shard: tuple[int, int] | None) -> Sequence[ResolvedSample]:
+    """The samples a run takes: every n-th from the i-th for shard (i, n), then the first `limit`."""
     samples = suite.samples
     if shard is not None:
         i, n = shard
-        samples = [s for k, s in enumerate(samples) if k % n == i - 1]
+        # A slice of a loaded suite's SampleList stays compact.
+        samples = samples[i - 1::n] if 0 < i <= n else [s for k, s in enumerate(samples) if k % n == i - 1]
     if limit is not None:
         samples = samples[:limit]
     return samples
@@ -349,8 +358,7 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
         manifest = RunManifest(
             run_id=run_dir.run_id,
             suite=SuiteRef(name=suite.name, version=suite.version, path=suite.path,
-                           content_hash=suite.content_hash, n_samples=len(suite.samples),
-                           sample_hashes={s.id: s.hash for s in suite.samples}),
+                           content_hash=suite.content_hash, n_samples=len(suite.samples), sample_hashes={}),
             backend=BackendRef(spec=spec, options=redact(options)),
             metrics=[metric_ref(s, m) for s, (_, m) in zip(suite.metrics, metrics, strict=True) if s.name != "judge"],
             judges=[metric_ref(s, m) for s, (_, m) in zip(suite.metrics, metrics, strict=True) if s.name == "judge"],
@@ -359,20 +367,24 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
                                  cache=opts.use_cache, slice_by=merge_slice_keys(suite.slice_by, opts.slice_by)),
             agenteval_version=_version(), git_sha=_git_sha(), labels=opts.labels, started_at=utc_now(),
         )
+    # Until the run ends the manifest holds no sample hashes: they are written from the suite's samples
+    # (a resumed run's suite has the same ones: its content hash says so).
+    manifest = _with_sample_hashes(manifest, {})
     if opts.resume:
         settings = manifest.settings
         samples = select_samples(suite, settings.limit, _parse_shard(settings.shard))
         repeat = settings.repeat
     else:
         repeat = opts.repeat
-    run_dir.write_manifest(manifest)
+    run_dir.write_manifest(manifest, suite.samples)
     if opts.on_start is not None:
         opts.on_start(run_dir)
 
     tools = ToolboxFactory(suite)  # imports the suite's Python tools now: errors before any call
     # Tasks are generated, not listed: nothing per task is held in memory besides the suite itself.
     n_tasks = len(samples) * repeat
-    n_todo = n_tasks - sum(1 for s in samples for r in range(repeat) if (s.id, r) in done) if done else n_tasks
+    n_todo = (n_tasks - sum(1 for sid in sample_ids(samples) for r in range(repeat) if (sid, r) in done)
+              if done else n_tasks)
     todo: Iterator[tuple[int, ResolvedSample, int]] = (
         (k * repeat + r, s, r) for k, s in enumerate(samples) for r in range(repeat) if (s.id, r) not in done)
     if spec.startswith("python:"):
@@ -403,7 +415,7 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
             manifest = manifest.model_copy(update={"judges": [
                 metric_ref(spec, m) for spec, (_, m) in zip(suite.metrics, metrics, strict=True)
                 if spec.name == "judge"]})
-            run_dir.write_manifest(manifest)
+            run_dir.write_manifest(manifest, suite.samples)
         with progress:
             async def work() -> None:
                 for position, sample, r in todo:
@@ -419,15 +431,25 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
         await backend.aclose()
 
     if done or not worker.appended_in_order:  # a fresh run whose answers came in order is in order
-        run_dir.rewrite_in_order((s.id, r) for s in samples for r in range(repeat))
+        run_dir.rewrite_in_order((sid, r) for sid in sample_ids(samples) for r in range(repeat))
     aggregators = {mid: partial(corpus_aggregate, m) for mid, m in metrics
                    if callable(getattr(type(m), "aggregate", None))}
     summary = summarize(run_dir.run_id, run_dir.iter_results(), [m for m, _ in metrics], suite.thresholds,
                         aggregators, slice_by=manifest.settings.slice_by)
     run_dir.write_summary(summary)
-    manifest = manifest.model_copy(update={"finished_at": utc_now()})
+    manifest = _with_sample_hashes(manifest.model_copy(update={"finished_at": utc_now()}), _sample_hashes(suite))
     run_dir.write_manifest(manifest)
     return RunOutcome(run_dir=run_dir, manifest=manifest, summary=summary, n_new=worker.n_new)
+
+
+def _sample_hashes(suite: Suite) -> dict[str, str]:
+    """The manifest's sample id -> content hash, read from the suite without building its samples."""
+    return dict(zip(sample_ids(suite.samples), sample_hashes(suite.samples), strict=True))
+
+
+def _with_sample_hashes(manifest: RunManifest, hashes: dict[str, str]) -> RunManifest:
+    """The manifest with these sample hashes, taken as they are (validating would copy them all)."""
+    return manifest.model_copy(update={"suite": manifest.suite.model_copy(update={"sample_hashes": hashes})})
 
 
 def _as_async(metric: Metric) -> AsyncMetric | None:

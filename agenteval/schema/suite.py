@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -15,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from .sample_list import CompactSamples
 from .trace import Message, ToolCall
 from .trajectory import ExpectedToolCall
 
@@ -307,6 +309,10 @@ class SuiteFile(BaseModel):
 class ResolvedSample(Sample):
     """A sample after loading: it has an id, a content hash and the place it came from."""
 
+    # Built from JSON each time a SampleList is read: caching only keys keeps pydantic's string cache
+    # from holding (and scattering in memory) the text of thousands of samples.
+    model_config = ConfigDict(extra="forbid", cache_strings="keys")
+
     id: str
     hash: str
     """sha256 over the sample's content (everything but id, tags and metadata)."""
@@ -338,6 +344,7 @@ class Suite(BaseModel):
     gates: GatesSpec | None = None
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
     slice_by: list[str] = Field(default_factory=list)
-    samples: list[ResolvedSample]
+    samples: Annotated[Sequence[ResolvedSample], CompactSamples()]
+    """Every sample, expanded from its file and hashed: a `SampleList` (compact, read-only) when loaded."""
     content_hash: str
     """sha256 over the suite's settings and every sample hash."""

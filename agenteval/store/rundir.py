@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, TypeVar
@@ -22,11 +22,12 @@ from typing import BinaryIO, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError
-from ..schema import RunManifest, RunSummary, SampleResult
+from ..schema import ResolvedSample, RunManifest, RunSummary, SampleResult
+from ..schema.sample_list import sample_hashes, sample_ids
 
 M = TypeVar("M", bound=BaseModel)
 
-__all__ = ["RunDir", "atomic_write", "line_key", "new_run_id", "results_root", "utc_now"]
+__all__ = ["RunDir", "atomic_write", "atomic_write_chunks", "line_key", "new_run_id", "results_root", "utc_now"]
 
 MANIFEST = "manifest.json"
 SAMPLES = "samples.jsonl"
@@ -62,8 +63,56 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def atomic_write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
+    """`atomic_write` for a file produced in pieces."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _dump(model: BaseModel) -> str:
     return model.model_dump_json(indent=2) + "\n"
+
+
+_HASHES_KEY = '\n    "sample_hashes": {}'
+"""The suite's sample hashes in a manifest dumped with `_dump` and emptied."""
+_STREAM_FROM = 1000
+"""Manifests with at least this many sample hashes are written in pieces."""
+
+
+def _manifest_chunks(manifest: RunManifest, pairs: Iterable[tuple[str, str]]) -> Iterator[bytes]:
+    """`_dump(manifest)` with `pairs` as its suite's sample hashes, as UTF-8, byte for byte, without
+    ever holding it whole: the hashes (one line each) go a block at a time into the dump of the rest."""
+    slim = manifest.model_copy(update={"suite": manifest.suite.model_copy(update={"sample_hashes": {}})})
+    head, key, tail = _dump(slim).partition(_HASHES_KEY)
+    if not key:  # not the layout this expects: no streaming
+        full = {**manifest.suite.sample_hashes, **dict(pairs)}
+        yield _dump(manifest.model_copy(update={"suite": manifest.suite.model_copy(
+            update={"sample_hashes": full})})).encode()
+        return
+    yield (head + key[:-1]).encode()
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
+    block: list[str] = []
+    sep = "\n"
+    for sid, digest in pairs:
+        block.append(f"{sep}      {dumps(sid)}: {dumps(digest)}")
+        sep = ",\n"
+        if len(block) == 4096:
+            yield "".join(block).encode()
+            block.clear()
+    yield ("".join(block) + ("\n    }" if sep != "\n" else "}") + tail).encode()
+
+
+def _id_hash_pairs(samples: Sequence[ResolvedSample]) -> Iterator[tuple[str, str]]:
+    return zip(sample_ids(samples), sample_hashes(samples), strict=True)
 
 
 # A result line as SampleResult.model_dump_json writes it starts with its key.
@@ -117,8 +166,24 @@ class RunDir:
                           hint="see `agenteval list runs`, or pass the run folder")
 
     # -- manifest / summary ------------------------------------------------------------------
-    def write_manifest(self, manifest: RunManifest) -> None:
-        atomic_write(self.path / MANIFEST, _dump(manifest))
+    def write_manifest(self, manifest: RunManifest, samples: Sequence[ResolvedSample] | None = None) -> None:
+        """Write manifest.json. With `samples` (the suite's), their ids and hashes are written as the
+        suite's sample hashes, which `manifest` then leaves empty: read from the samples as written,
+        never all held in a dict."""
+        hashes = manifest.suite.sample_hashes
+        if samples is None and len(hashes) < _STREAM_FROM:
+            atomic_write(self.path / MANIFEST, _dump(manifest))
+            return
+        if samples is not None and hashes:
+            raise ValueError("give the sample hashes either in the manifest or as samples, not both")
+        try:
+            atomic_write_chunks(self.path / MANIFEST, _manifest_chunks(manifest, hashes.items() if samples is None
+                                                                       else _id_hash_pairs(samples)))
+        except UnicodeEncodeError:  # lone surrogates: let pydantic say what it says about them
+            if samples is not None:
+                manifest = manifest.model_copy(update={"suite": manifest.suite.model_copy(
+                    update={"sample_hashes": dict(_id_hash_pairs(samples))})})
+            atomic_write(self.path / MANIFEST, _dump(manifest))
 
     def read_manifest(self) -> RunManifest:
         return self._read_model(MANIFEST, RunManifest)

@@ -1,7 +1,8 @@
 """Rows from data files (JSONL, JSON, CSV, Parquet) and local Hugging Face datasets.
 
 Each row comes with the line (JSONL line, CSV row's line, Parquet/dataset row index) it came from, so a
-bad row is reported as `file:line`.
+bad row is reported as `file:line`. Rows are read one at a time (Parquet a record batch at a time; a
+`.json` list is parsed whole), so the loader can compact each sample before the next row is read.
 """
 
 from __future__ import annotations
@@ -88,14 +89,37 @@ def _csv(path: Path) -> Iterator[Row]:
             yield reader.line_num, {k: v for k, v in row.items()}
 
 
-def _parquet(path: Path) -> Iterator[Row]:
+def _parquet(path: Path, batch_size: int = 1024) -> Iterator[Row]:
+    """Rows in record batches, so a large file is never converted to Python objects whole."""
     import pyarrow.parquet as pq
 
+    def corrupt(exc: Exception) -> ConfigError:
+        return ConfigError(f"cannot read Parquet file: {exc}", file=str(path))
+
+    pf: Any = None
     try:
-        table = pq.read_table(path)
+        if path.is_dir():  # a partitioned dataset: read as one table, converted batch by batch
+            batches: Iterator[Any] = iter(pq.read_table(path).to_batches(max_chunksize=batch_size))
+        else:
+            pf = pq.ParquetFile(path)
+            batches = pf.iter_batches(batch_size=batch_size)
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise ConfigError(f"cannot read Parquet file: {exc}", file=str(path)) from None
-    yield from enumerate(table.to_pylist(), start=1)
+        raise corrupt(exc) from None
+    i = 0
+    try:
+        while True:
+            try:
+                batch = next(batches, None)
+            except Exception as exc:
+                raise corrupt(exc) from None
+            if batch is None:
+                return
+            for row in batch.to_pylist():
+                i += 1
+                yield i, row
+    finally:
+        if pf is not None:
+            pf.close()
 
 
 def _hf_dataset(path: Path, split: str | None, where: str) -> Iterator[Row]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ConfigError
 from ..registry import did_you_mean
 from ..schema import MetricSpec, ResolvedSample, Sample, SampleSource, Suite, SuiteFile, Threshold
+from ..schema.sample_list import SampleListBuilder
 from .datafiles import iter_rows
 from .yaml_lines import LineMap, read_yaml_file
 
@@ -75,7 +78,9 @@ def _raise_validation(exc: ValidationError, file: str, lines: LineMap | None, mo
                       hint=_hint(err, model)) from None
 
 
-def _resolve_source(path: Path, source: SampleSource, line: int | None) -> list[tuple[Sample, str]]:
+def _resolve_source(path: Path, source: SampleSource, line: int | None) -> Iterator[tuple[Sample, str]]:
+    """The source's samples with their `file:line`, one row at a time (a data file is never read whole
+    when its format allows)."""
     mapping = source.mapping()
     unknown = [f for f in mapping if f not in _SAMPLE_FIELDS]
     if unknown:
@@ -83,7 +88,7 @@ def _resolve_source(path: Path, source: SampleSource, line: int | None) -> list[
                           line=line, field="fields", hint=did_you_mean(unknown[0], sorted(_SAMPLE_FIELDS)))
     column_to_field = {col: f for f, col in mapping.items()}
     data_path, rows = iter_rows(path, source, line=line)
-    out: list[tuple[Sample, str]] = []
+    where = f"{data_path}:"
     for rowline, row in rows:
         missing = [col for col in mapping.values() if col not in row]
         if missing:
@@ -110,8 +115,43 @@ def _resolve_source(path: Path, source: SampleSource, line: int | None) -> list[
         except ValidationError as exc:
             _raise_validation(exc, str(data_path), None, Sample, line=rowline)
             raise  # unreachable
-        out.append((sample, f"{data_path}:{rowline}"))
-    return out
+        yield sample, f"{where}{rowline}"
+
+
+class _SeenIds:
+    """The sample ids seen so far, as their hashes in an open-addressing table of 8-byte slots: no
+    object per id while a data file streams in. `add` says False for an id whose hash was seen, which
+    the caller then confirms (a different id with the same 64-bit hash is all but impossible)."""
+
+    def __init__(self) -> None:
+        self._slots = array("q", bytes(8 * 1024))  # 0: empty
+        self._mask = 1023
+        self._n = 0
+
+    def add(self, sample_id: str) -> bool:
+        h = hash(sample_id) or 1
+        slots, mask = self._slots, self._mask
+        i = h & mask
+        while slots[i]:
+            if slots[i] == h:
+                return False
+            i = (i + 1) & mask
+        slots[i] = h
+        self._n += 1
+        if 2 * self._n > mask:
+            self._grow()
+        return True
+
+    def _grow(self) -> None:
+        old = self._slots
+        self._slots = array("q", bytes(16 * len(old)))
+        self._mask = 2 * len(old) - 1
+        for h in old:
+            if h:
+                i = h & self._mask
+                while self._slots[i]:
+                    i = (i + 1) & self._mask
+                self._slots[i] = h
 
 
 def _metrics_and_thresholds(sf: SuiteFile, file: str, lines: LineMap) -> tuple[list[MetricSpec], dict[str, Threshold]]:
@@ -163,8 +203,9 @@ def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None) -
         _raise_validation(exc, file, lines, SuiteFile)
         raise  # unreachable
 
-    resolved: list[ResolvedSample] = []
-    seen: dict[str, str] = {}
+    # Each sample is validated, hashed and compacted before the next row is read.
+    builder = SampleListBuilder(ResolvedSample)
+    seen = _SeenIds()
     for i, item in enumerate(sf.samples):
         line = lines.line_for(("samples", i))
         pairs = (_resolve_source(p, item, line) if isinstance(item, SampleSource)
@@ -172,13 +213,17 @@ def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None) -
         for sample, origin in pairs:
             h = sample_hash(sample)
             sid = sample.id if sample.id is not None else h[:12]
-            if sid in seen:
-                o_file, _, o_line = origin.rpartition(":")
-                raise ConfigError(f"duplicate sample id {sid!r} (first defined at {seen[sid]})",
-                                  file=o_file, line=int(o_line) if o_line.isdigit() else None, field="id",
-                                  hint="sample ids must be unique; they pair results across runs")
-            seen[sid] = origin
-            resolved.append(ResolvedSample(**{**sample.model_dump(), "id": sid}, hash=h, origin=origin))
+            if not seen.add(sid):  # maybe seen: look for it
+                first = builder.build()
+                k = next((k for k, other in enumerate(first.ids()) if other == sid), None)
+                if k is not None:
+                    o_file, _, o_line = origin.rpartition(":")
+                    raise ConfigError(f"duplicate sample id {sid!r} (first defined at {first.origin(k)})",
+                                      file=o_file, line=int(o_line) if o_line.isdigit() else None, field="id",
+                                      hint="sample ids must be unique; they pair results across runs")
+            builder.append(sample, sid, h, origin)
+    del seen
+    resolved = builder.build()
 
     metrics, thresholds = _metrics_and_thresholds(sf, file, lines)
     sf = sf.model_copy(update={"metrics": metrics, "thresholds": thresholds})
@@ -205,8 +250,8 @@ def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None) -
               "slice_by"}
     settings = sf.model_dump(mode="json", exclude=policy, exclude_none=True)
     digest = hashlib.sha256(canonical_json(settings).encode())
-    for s in resolved:
-        digest.update(f"\n{s.id}={s.hash}".encode())
+    for sid, h in zip(resolved.ids(), resolved.hashes(), strict=True):
+        digest.update(f"\n{sid}={h}".encode())
     return Suite(path=file, name=sf.name, version=sf.version, description=sf.description, task=sf.task,
                  backend=sf.backend, system=sf.system, prompt=sf.prompt, tools=sf.tools,
                  environment=sf.environment, gates=sf.gates, pass_if=sf.pass_if,
