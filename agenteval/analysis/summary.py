@@ -31,10 +31,14 @@ __all__ = ["summarize", "check_thresholds"]
 
 
 class _MetricAcc:
-    """Per-sample sums and counts in flat arrays (16 bytes per sample), in first-measured order."""
+    """Per-sample sums and counts in flat arrays (16 bytes per sample), in first-measured order.
 
-    def __init__(self) -> None:
-        self.slot: dict[str, int] = {}
+    `grouped`: the results come with each sample's repeats next to each other (a finished run's file),
+    so a sample's slot is the last one and no dict of every sample id is kept."""
+
+    def __init__(self, grouped: bool = False) -> None:
+        self.slot: dict[str, int] | None = None if grouped else {}
+        self.last_id: str | None = None
         self.sums = array("d")
         self.counts = array("q")
         self.unmeasured = 0
@@ -45,7 +49,11 @@ class _MetricAcc:
         if value is None:
             self.unmeasured += 1
             return
-        i = self.slot.setdefault(sample_id, len(self.sums))
+        if self.slot is None:
+            i = len(self.sums) - 1 if sample_id == self.last_id else len(self.sums)
+            self.last_id = sample_id
+        else:
+            i = self.slot.setdefault(sample_id, len(self.sums))
         if i == len(self.sums):
             self.sums.append(0.0 + value)  # `sum([v])` is 0 + v
             self.counts.append(1)
@@ -78,10 +86,10 @@ def _add_scores(accs: dict[str, _MetricAcc], r: SampleResult) -> None:
 
 
 class _SliceAcc:
-    def __init__(self, metric_ids: list[str]) -> None:
+    def __init__(self, metric_ids: list[str], grouped: bool) -> None:
         self.n = 0
         self.errors = 0
-        self.accs = {m: _MetricAcc() for m in metric_ids}
+        self.accs = {m: _MetricAcc(grouped) for m in metric_ids}
 
     def add(self, r: SampleResult) -> None:
         self.n += 1
@@ -96,9 +104,10 @@ class _SliceAcc:
 class _KeyAcc:
     """The slices of one key; past MAX_SLICES distinct values, new ones are pooled in OTHER."""
 
-    def __init__(self, key: str, metric_ids: list[str]) -> None:
+    def __init__(self, key: str, metric_ids: list[str], grouped: bool) -> None:
         self.key = key
         self.metric_ids = metric_ids
+        self.grouped = grouped
         self.slices: dict[str, _SliceAcc] = {}
         self.folded: set[str] = set()
 
@@ -113,7 +122,7 @@ class _KeyAcc:
         for v in targets:
             acc = self.slices.get(v)
             if acc is None:
-                acc = self.slices[v] = _SliceAcc(self.metric_ids)
+                acc = self.slices[v] = _SliceAcc(self.metric_ids, self.grouped)
             acc.add(r)
 
     def summary(self) -> SliceBreakdown:
@@ -139,13 +148,16 @@ def check_thresholds(metrics: dict[str, MetricSummary],
 def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str],
               thresholds: dict[str, Threshold],
               aggregators: Mapping[str, Callable[[list[dict[str, JsonValue]]], dict[str, JsonValue] | None]]
-              | None = None, slice_by: Sequence[str] = ()) -> RunSummary:
+              | None = None, slice_by: Sequence[str] = (), grouped: bool = False) -> RunSummary:
     """The summary of `results`, consumed as a stream: per sample it keeps a few numbers, never the
     results (feed it `RunDir.iter_results()` and a run of any size summarises in small memory).
 
-    `slice_by` keys (see agenteval.slicing) add each metric per slice, with its CI and n."""
-    accs = {m: _MetricAcc() for m in metric_ids}
-    key_accs = [_KeyAcc(k, metric_ids) for k in merge_slice_keys(slice_by)]
+    `slice_by` keys (see agenteval.slicing) add each metric per slice, with its CI and n. `grouped`
+    says each sample's results are next to each other (a finished run's file, in suite order): then
+    not even a dict of sample ids is kept. Given results that are not grouped, it would count a
+    sample's scattered repeats as separate cases; leave it False when unsure."""
+    accs = {m: _MetricAcc(grouped) for m in metric_ids}
+    key_accs = [_KeyAcc(k, metric_ids, grouped) for k in merge_slice_keys(slice_by)]
     n = errors = cached = 0
     input_tokens = output_tokens = 0
     cost_usd = 0.0

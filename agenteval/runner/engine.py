@@ -44,7 +44,8 @@ from ..schema import (
     Turn,
     Usage,
 )
-from ..schema.sample_list import sample_hashes, sample_ids
+from ..schema.hashes import SampleHashes
+from ..schema.sample_list import sample_ids
 from ..slicing import check_slice_keys, merge_slice_keys
 from ..store.rundir import RunDir, new_run_id, utc_now
 from ..suite.check import check_suite
@@ -369,7 +370,7 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
         )
     # Until the run ends the manifest holds no sample hashes: they are written from the suite's samples
     # (a resumed run's suite has the same ones: its content hash says so).
-    manifest = _with_sample_hashes(manifest, {})
+    manifest = _with_sample_hashes(manifest, SampleHashes())
     if opts.resume:
         settings = manifest.settings
         samples = select_samples(suite, settings.limit, _parse_shard(settings.shard))
@@ -435,19 +436,19 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
     aggregators = {mid: partial(corpus_aggregate, m) for mid, m in metrics
                    if callable(getattr(type(m), "aggregate", None))}
     summary = summarize(run_dir.run_id, run_dir.iter_results(), [m for m, _ in metrics], suite.thresholds,
-                        aggregators, slice_by=manifest.settings.slice_by)
+                        aggregators, slice_by=manifest.settings.slice_by, grouped=True)  # the file is in order
     run_dir.write_summary(summary)
     manifest = _with_sample_hashes(manifest.model_copy(update={"finished_at": utc_now()}), _sample_hashes(suite))
     run_dir.write_manifest(manifest)
     return RunOutcome(run_dir=run_dir, manifest=manifest, summary=summary, n_new=worker.n_new)
 
 
-def _sample_hashes(suite: Suite) -> dict[str, str]:
-    """The manifest's sample id -> content hash, read from the suite without building its samples."""
-    return dict(zip(sample_ids(suite.samples), sample_hashes(suite.samples), strict=True))
+def _sample_hashes(suite: Suite) -> SampleHashes:
+    """The manifest's sample id -> content hash: a view of the suite's samples, no dict of them all."""
+    return SampleHashes.of_samples(suite.samples)
 
 
-def _with_sample_hashes(manifest: RunManifest, hashes: dict[str, str]) -> RunManifest:
+def _with_sample_hashes(manifest: RunManifest, hashes: SampleHashes) -> RunManifest:
     """The manifest with these sample hashes, taken as they are (validating would copy them all)."""
     return manifest.model_copy(update={"suite": manifest.suite.model_copy(update={"sample_hashes": hashes})})
 

@@ -210,7 +210,7 @@ def merge_runs(run_dirs: Sequence[RunDir], results_root: Path, *, allow_partial:
     out.write_manifest(manifest)
     th = thresholds if thresholds is not None else thresholds_from_summary(parts[0].summary)
     summary = summarize(out.run_id, out.iter_results(), list(parts[0].summary.metrics), th,
-                        slice_by=settings.slice_by)
+                        slice_by=settings.slice_by, grouped=True)  # merged in suite order
     out.write_summary(summary)
     manifest = manifest.model_copy(update={"finished_at": utc_now()})
     out.write_manifest(manifest)

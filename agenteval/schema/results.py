@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from .hashes import SampleHashes
 from .trace import Trace, Usage
 
 SCHEMA_VERSION = "1"
@@ -69,7 +70,7 @@ class SuiteRef(BaseModel):
     path: str
     content_hash: str
     n_samples: int
-    sample_hashes: dict[str, str]
+    sample_hashes: SampleHashes
     """sample id -> content hash, for comparing runs case by case."""
 
 
