@@ -170,12 +170,15 @@ def _trace(resp: Any, request: BackendRequest, latency: float, litellm: ModuleTy
         calls.append(ToolCall(tool=str(getattr(fn, "name", "") or ""), args=args, error=error,
                               id=getattr(tc, "id", None), turn=request.turn))
     usage = getattr(resp, "usage", None)
-    # litellm already priced the response (from its local cost map); recomputing costs ~0.2 ms a call.
+    # litellm already priced the response (from its local cost map, or the call's own per-token
+    # prices); recomputing costs ~0.3 ms a call. A `response_cost` of None means litellm could not
+    # price this model: asking again would fail the same way, so the cost is unknown.
     hidden = getattr(resp, "_hidden_params", None)
-    priced = hidden.get("response_cost") if isinstance(hidden, dict) else None
     cost: float | None
-    if isinstance(priced, (int, float)) and not isinstance(priced, bool):
-        cost = float(priced)
+    if isinstance(hidden, dict) and "response_cost" in hidden:
+        priced = hidden["response_cost"]
+        cost = (float(priced) if isinstance(priced, (int, float)) and not isinstance(priced, bool)
+                else None)
     else:
         try:
             cost = float(litellm.completion_cost(completion_response=resp))
