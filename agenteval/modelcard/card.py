@@ -9,10 +9,11 @@ from pathlib import Path
 
 from pydantic import JsonValue
 
-from ..analysis.stats import mean_ci
+from ..analysis.summary import summarize
 from ..errors import ConfigError
 from ..schema import RunSummary, SampleResult, Suite
 from ..schema.compare import Comparison
+from ..slicing import MISSING, OTHER, UNTAGGED, merge_slice_keys, slice_values
 from ..store.loaded import LoadedRun
 from .schema import (
     EvaluationData,
@@ -36,7 +37,6 @@ __all__ = ["Comparer", "build_model_card", "build_run_card", "compute_slices", "
 
 MAX_FAILURES = 10
 TEXT_CHARS = 300
-UNTAGGED = "(untagged)"
 
 Comparer = Callable[[LoadedRun, LoadedRun], Comparison]
 """`(baseline, candidate) -> Comparison`; by default `agenteval.analysis.compare.compare_runs`."""
@@ -133,31 +133,27 @@ def _metric_rows(run: LoadedRun, summary: RunSummary) -> list[MetricRow]:
     return rows
 
 
-def _slice_metric(results: list[SampleResult], metric: str) -> SliceMetric:
-    per_sample: dict[str, list[float]] = {}
-    unmeasured = 0
+def compute_slices(results: Sequence[SampleResult], metrics: Sequence[str],
+                   keys: Sequence[str] = ("tags",)) -> list[Slice]:
+    """Per slice key (`tags` first, then e.g. `language`) and value: each metric's mean with its 95 % CI
+    over the slice's samples, as the run summary's slices compute them (agenteval.slicing)."""
+    keys = merge_slice_keys(["tags"], keys)
+    summary = summarize("card", results, list(metrics), {}, slice_by=keys)
+    samples: dict[tuple[str, str], set[str]] = {}
     for r in results:
-        s = r.scores.get(metric)
-        if s is None or s.value is None:
-            unmeasured += 1
-        else:
-            per_sample.setdefault(r.sample_id, []).append(s.value)
-    means = [sum(v) / len(v) for v in per_sample.values()]
-    if not means:
-        return SliceMetric(mean=None, ci_low=None, ci_high=None, n=0, n_unmeasured=unmeasured)
-    mean, _, low, high, _ = mean_ci(means)
-    return SliceMetric(mean=mean, ci_low=low, ci_high=high, n=len(means), n_unmeasured=unmeasured)
-
-
-def compute_slices(results: Sequence[SampleResult], metrics: Sequence[str]) -> list[Slice]:
-    """Per tag: each metric's mean (with its 95 % CI) over the samples carrying the tag."""
-    groups: dict[str, list[SampleResult]] = {}
-    for r in results:
-        for tag in dict.fromkeys(r.tags or [UNTAGGED]):
-            groups.setdefault(tag, []).append(r)
-    order = sorted(t for t in groups if t != UNTAGGED) + ([UNTAGGED] if UNTAGGED in groups else [])
-    return [Slice(tag=t, n_samples=len({r.sample_id for r in groups[t]}),
-                  metrics={m: _slice_metric(groups[t], m) for m in metrics}) for t in order]
+        for key in keys:
+            for value in slice_values(key, r.tags, r.metadata):
+                samples.setdefault((key, value), set()).add(r.sample_id)
+    out: list[Slice] = []
+    for key in keys:
+        found = summary.slices[key].slices
+        tail = [v for v in (UNTAGGED, MISSING, OTHER) if v in found]
+        for value in sorted(v for v in found if v not in tail) + tail:
+            out.append(Slice(key=key, tag=value, n_samples=len(samples.get((key, value), ())),
+                             metrics={m: SliceMetric(mean=ms.mean, ci_low=ms.ci_low, ci_high=ms.ci_high, n=ms.n,
+                                                     n_unmeasured=ms.n_unmeasured)
+                                      for m, ms in found[value].metrics.items()}))
+    return out
 
 
 def _usage(summary: RunSummary) -> UsageReport:
@@ -208,7 +204,8 @@ def build_run_card(run: LoadedRun, *, comparison: Comparison | None = None,
     cases, n_failing = failure_cases(run.results, max_failures)
     return RunCard(model_details=_model_details(run), intended_use=_intended_use(suite, note),
                    evaluation_data=_evaluation_data(run, suite), metrics=_metric_rows(run, summary),
-                   passed=summary.passed, slices=compute_slices(run.results, list(summary.metrics)),
+                   passed=summary.passed,
+                   slices=compute_slices(run.results, list(summary.metrics), run.manifest.settings.slice_by),
                    usage=_usage(summary), judge_calibration=_judges(run), failure_cases=cases,
                    n_failing=n_failing, comparison=comparison)
 

@@ -115,15 +115,19 @@ def _slice_text(sm: SliceMetric) -> str:
 
 
 def _slices(rc: RunCard) -> list[str]:
-    out = ["#### Slices by tag", ""]
     if not rc.slices:
-        return [*out, "No results.", ""]
+        return ["#### Slices by tag", "", "No results.", ""]
     metrics = [m.metric for m in rc.metrics]
-    out += ["Each metric's mean over the samples carrying a tag, with its 95 % CI and n (samples "
-            "measured). Small slices have wide intervals.", ""]
-    return out + _table(["tag", "samples", *metrics],
-                        [(s.tag, s.n_samples, *(_slice_text(s.metrics[m]) if m in s.metrics else "—"
-                                                for m in metrics)) for s in rc.slices])
+    out: list[str] = []
+    for key in dict.fromkeys(s.key for s in rc.slices):
+        what = "carrying a tag" if key == "tags" else f"sharing a value of metadata {_code(key)}"
+        out += [f"#### Slices by {'tag' if key == 'tags' else _cell(key)}", "",
+                f"Each metric's mean over the samples {what}, with its 95 % CI and n (samples measured). "
+                "Small slices have wide intervals.", ""]
+        out += _table(["tag" if key == "tags" else _cell(key), "samples", *metrics],
+                      [(s.tag, s.n_samples, *(_slice_text(s.metrics[m]) if m in s.metrics else "—"
+                                              for m in metrics)) for s in rc.slices if s.key == key])
+    return out
 
 
 def _usage(rc: RunCard) -> list[str]:

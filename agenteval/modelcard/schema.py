@@ -114,7 +114,7 @@ class MetricRow(_Model):
 
 
 class SliceMetric(_Model):
-    """One metric over the samples of one tag (repeats averaged per sample first)."""
+    """One metric over the samples of one slice (repeats averaged per sample first)."""
 
     mean: float | None
     ci_low: float | None
@@ -126,10 +126,12 @@ class SliceMetric(_Model):
 
 
 class Slice(_Model):
-    """The samples sharing one tag (fairness / robustness factor)."""
+    """The samples sharing one tag, or one value of a metadata key (fairness / robustness factor)."""
 
+    key: str = "tags"
+    """`tags`, or the metadata key the run was sliced by (`--slice-by`)."""
     tag: str
-    """The tag; `(untagged)` for samples without tags."""
+    """The tag (`(untagged)` for samples without tags), or the key's value (`(missing)` when absent)."""
     n_samples: int
     metrics: dict[str, SliceMetric] = Field(default_factory=dict)
 

@@ -267,3 +267,23 @@ def test_cli_out_baseline_and_several_runs(tmp_path: Path, root: Path, echo: Loa
 def test_cli_unknown_run_is_a_config_error(root: Path) -> None:
     res = CliRunner().invoke(modelcard_cmd, ["no-such-run", "--results", str(root)])
     assert isinstance(res.exception, ConfigError) and "no run or baseline" in str(res.exception)
+
+
+def test_a_sliced_run_adds_its_metadata_slices_to_the_card(tmp_path: Path) -> None:
+    run = _run(tmp_path, "stub:scripted", REPO / "suites" / "preset_classification.yaml")
+    assert run.manifest.settings.slice_by == ["channel"]
+    rc = build_run_card(run)
+    by = {(s.key, s.tag): s for s in rc.slices}
+    assert set(by) == {("tags", "(untagged)"), ("channel", "chat"), ("channel", "email")}
+    email, chat = by[("channel", "email")], by[("channel", "chat")]
+    assert (email.n_samples, email.metrics["label_match"].n) == (6, 6)
+    assert email.metrics["label_match"].mean == pytest.approx(4 / 6)
+    assert (chat.n_samples, chat.metrics["label_match"].mean) == (4, 1.0)
+    # the same numbers as the run summary's slices
+    sliced = run.summary.slices["channel"].slices["email"].metrics["label_match"]  # type: ignore[union-attr]
+    assert (sliced.mean, sliced.ci_low, sliced.ci_high) == (email.metrics["label_match"].mean,
+                                                             email.metrics["label_match"].ci_low,
+                                                             email.metrics["label_match"].ci_high)
+    md = render_markdown(build_model_card([run]))
+    assert "#### Slices by tag" in md and "#### Slices by channel" in md
+    assert "metadata `channel`" in md and "| email | 6 | 0.667 [0.300, 0.903] (n 6) |" in md
