@@ -24,13 +24,13 @@ import random
 import socket
 import struct
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any, cast
+
+from .local_http import LocalHTTPServer
 
 __all__ = ["FakeOpenAIServer", "Fault", "Reply", "Responder"]
 
@@ -62,20 +62,8 @@ _ERROR_TYPES = {
 }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    allow_reuse_address = True
-    fake: FakeOpenAIServer
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (timeout, reset) is expected here; anything else is reported.
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class FakeOpenAIServer:
+class FakeOpenAIServer(LocalHTTPServer):
     """An OpenAI-compatible chat server on 127.0.0.1 with deterministic answers and fault injection.
 
     Every public attribute may be changed while the server runs; each request reads them afresh.
@@ -113,56 +101,13 @@ class FakeOpenAIServer:
         """Answers for the next requests, in order (one consumed per answered request)."""
         self.responder: Responder | None = responder
         self.requests: list[dict[str, Any]] = []
-        self._port = port
-        self._lock = threading.Lock()
+        super().__init__(port)
         self._rng = random.Random(seed)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle -------------------------------------------------------------------------------
+    thread_name = "fake-openai"
 
-    def start(self) -> Self:
-        """Bind and serve in a daemon thread. Idempotent."""
-        if self._server is not None:
-            return self
+    def _on_start(self) -> None:
         self._rng = random.Random(self.seed)
-        server = _Server(("127.0.0.1", self._port), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"fake-openai-{self.port}", daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket. Idempotent."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeOpenAIServer is not started")
-        return int(self._server.server_address[1])
 
     @property
     def base_url(self) -> str:
@@ -265,7 +210,6 @@ def _text(content: Any) -> str:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -273,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def fake(self) -> FakeOpenAIServer:
-        return self.server.fake
+        return cast(FakeOpenAIServer, cast(Any, self.server).fake)
 
     def _send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
@@ -350,6 +294,8 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(fake.latency_ms / 1000.0)
         self._send_json(200, fake.answer(body, index))
 
+FakeOpenAIServer.handler = _Handler
+
 
 def main(argv: list[str] | None = None) -> int:
     """Serve until killed; print the base URL on the first line of stdout."""
@@ -375,3 +321,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+

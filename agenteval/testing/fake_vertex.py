@@ -41,15 +41,14 @@ import itertools
 import json
 import socket
 import struct
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
+
+from .local_http import LocalHTTPServer
 
 __all__ = [
     "ADK_CLASS_METHODS",
@@ -127,18 +126,8 @@ def adk_text(text: str, *, prompt_tokens: int | None = None, output_tokens: int 
     return event
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    fake: FakeVertexServer
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
-            return
-        super().handle_error(request, client_address)
-
-
-class FakeVertexServer:
+class FakeVertexServer(LocalHTTPServer):
     """Agent Engine + Gemini on 127.0.0.1. Public attributes may change while it runs."""
 
     def __init__(
@@ -179,49 +168,10 @@ class FakeVertexServer:
         self.sessions: dict[str, dict[str, Any]] = {}
         """session id -> {"id", "app_name", "user_id", "state", "events", "last_update_time"}."""
         self.requests: list[dict[str, Any]] = []
-        self._port = port
-        self._lock = threading.Lock()
+        super().__init__(port)
         self._ids = itertools.count(1)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle -------------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        """Bind and serve in a daemon thread. Idempotent."""
-        if self._server is not None:
-            return self
-        server = _Server(("127.0.0.1", self._port), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name=f"fake-vertex-{self.port}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket. Idempotent."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeVertexServer is not started")
-        return int(self._server.server_address[1])
+    thread_name = "fake-vertex"
 
     @property
     def base_url(self) -> str:
@@ -363,7 +313,6 @@ class FakeVertexServer:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -371,7 +320,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     @property
     def fake(self) -> FakeVertexServer:
-        return self.server.fake
+        return cast(FakeVertexServer, cast(Any, self.server).fake)
 
     def _send(self, status: int, data: bytes, content_type: str = "application/json") -> None:
         self.send_response(status)
@@ -502,3 +451,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._handle("DELETE")
+
+
+FakeVertexServer.handler = _Handler
