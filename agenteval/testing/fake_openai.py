@@ -21,16 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import socket
-import struct
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 
-from .local_http import LocalHTTPServer
+from .local_http import LocalHTTPServer, QuietHandler
 
 __all__ = ["FakeOpenAIServer", "Fault", "Reply", "Responder"]
 
@@ -209,12 +206,7 @@ def _text(content: Any) -> str:
     return str(content)
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # quiet
-
+class _Handler(QuietHandler):
     @property
     def fake(self) -> FakeOpenAIServer:
         return cast(FakeOpenAIServer, cast(Any, self.server).fake)
@@ -235,18 +227,6 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"Retry-After": str(self.fake.retry_after)} if status == 429 else None
         self._send_json(status, err, headers)
 
-    def _reset(self) -> None:
-        """Drop the connection without a response (RST where the OS allows)."""
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.connection.close()
 
     def do_GET(self) -> None:
         if self.path.rstrip("/") == "/v1/models":

@@ -39,16 +39,13 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import socket
-import struct
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from .local_http import LocalHTTPServer
+from .local_http import LocalHTTPServer, QuietHandler
 
 __all__ = [
     "ADK_CLASS_METHODS",
@@ -312,12 +309,7 @@ class FakeVertexServer(LocalHTTPServer):
                 "responseId": f"fake-{next(self._ids)}"}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
+class _Handler(QuietHandler):
     @property
     def fake(self) -> FakeVertexServer:
         return cast(FakeVertexServer, cast(Any, self.server).fake)
@@ -338,17 +330,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(status, {"error": {"code": status, "message": message,
                                            "status": _STATUS_NAMES.get(status, "UNKNOWN")}})
 
-    def _reset(self) -> None:
-        try:
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        except OSError:
-            pass
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.connection.close()
 
     def _route(self, method: str, path: str) -> tuple[str, str]:
         """(route, resource name or model) for a request path."""

@@ -6,13 +6,15 @@ behaviour (answers, faults, request log) to itself. Handlers reach the fake as `
 
 from __future__ import annotations
 
+import socket
+import struct
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
-__all__ = ["LocalHTTPServer"]
+__all__ = ["LocalHTTPServer", "QuietHandler"]
 
 
 class _Server(ThreadingHTTPServer):
@@ -26,6 +28,28 @@ class _Server(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
             return
         super().handle_error(request, client_address)
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """A keep-alive request handler that logs nothing and can drop its connection (`_reset`)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # quiet
+
+    def _reset(self) -> None:
+        """Drop the connection without a response (RST where the OS allows)."""
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.connection.close()
 
 
 class LocalHTTPServer:
