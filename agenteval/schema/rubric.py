@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+
+from .types import NumberAsStr
 
 __all__ = ["FewShotExample", "JudgeInput", "LabelSpec", "Rubric", "RubricMode", "RubricProblem", "Winner"]
 
@@ -76,7 +78,7 @@ class Rubric(BaseModel):
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     """The rubric's name; a suite's `judge: <name>` finds `judges/<name>.yaml`."""
-    version: str
+    version: NumberAsStr
     """Bump it when the rubric's meaning changes; runs record it with the content hash."""
     description: str = ""
     """What the rubric judges; shown to the judge."""
@@ -110,13 +112,6 @@ class Rubric(BaseModel):
     """Default judge model (a backend spec); the metric's `model` and `--judge-model` override it."""
     options: dict[str, JsonValue] = Field(default_factory=dict)
     """Default judge backend options (e.g. temperature, max_tokens)."""
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_to_str(cls, v: Any) -> Any:
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return str(v)
-        return v
 
     @model_validator(mode="after")
     def _consistent(self) -> Rubric:

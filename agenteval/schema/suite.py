@@ -19,6 +19,7 @@ from pydantic import (
 from .sample_list import CompactSamples
 from .trace import Message, ToolCall
 from .trajectory import ExpectedToolCall
+from .types import NumberAsStr
 
 TaskKind = Literal[
     "classification", "ranking", "extraction", "generation", "rag", "tool_use", "forecasting"
@@ -163,7 +164,7 @@ class Sample(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = None
+    id: NumberAsStr | None = None
     """Stable id; defaults to a prefix of the content hash."""
     vars: dict[str, JsonValue] = Field(default_factory=dict)
     """Variables for the suite's `prompt` template."""
@@ -183,13 +184,6 @@ class Sample(BaseModel):
     """State the suite's environment starts from for this sample (passed as `initial_state=`)."""
     expected_state: dict[str, JsonValue] | None = None
     """State the environment must be in after the run (checked by `end_state_match`)."""
-
-    @field_validator("id", mode="before")
-    @classmethod
-    def _id_to_str(cls, v: Any) -> Any:
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return str(v)
-        return v
 
     @model_validator(mode="after")
     def _one_input(self) -> Sample:
@@ -263,7 +257,7 @@ class SuiteFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    version: str = "1"
+    version: NumberAsStr = "1"
     description: str = ""
     task: TaskKind | None = None
     backend: BackendConfig | None = None
@@ -298,13 +292,6 @@ class SuiteFile(BaseModel):
                    "tool-use": "tool_use"}
         return aliases.get(v, v) if isinstance(v, str) else v
 
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_to_str(cls, v: Any) -> Any:
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return str(v)
-        return v
-
 
 class ResolvedSample(Sample):
     """A sample after loading: it has an id, a content hash and the place it came from."""
@@ -313,7 +300,7 @@ class ResolvedSample(Sample):
     # from holding (and scattering in memory) the text of thousands of samples.
     model_config = ConfigDict(extra="forbid", cache_strings="keys")
 
-    id: str
+    id: NumberAsStr
     hash: str
     """sha256 over the sample's content (everything but id, tags and metadata)."""
     origin: str
