@@ -96,6 +96,27 @@ class ResponseCache:
         except ValueError:
             return None  # an entry from an incompatible version: treat as a miss
 
+    def get_many(self, keys: list[str]) -> dict[str, Trace]:
+        """The stored traces of those of `keys` that have one, in one query per 500 keys."""
+        texts: dict[str, str] = {}
+        for k in keys:
+            text = self._pending.get(k)
+            if text is not None:
+                texts[k] = text
+        wanted = [k for k in dict.fromkeys(keys) if k not in texts]
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i:i + 500]
+            texts.update(self._db.execute(
+                f"SELECT key, trace FROM responses WHERE key IN ({','.join('?' * len(chunk))})", chunk))
+        out: dict[str, Trace] = {}
+        validate = Trace.model_validate_json
+        for k, text in texts.items():
+            try:
+                out[k] = validate(text)
+            except ValueError:
+                continue  # an entry from an incompatible version: a miss
+        return out
+
     def put(self, key: str, trace: Trace) -> None:
         self._pending[key] = trace.model_dump_json()
         if len(self._pending) >= FLUSH_EVERY or time.monotonic() - self._last_flush >= FLUSH_AFTER_S:

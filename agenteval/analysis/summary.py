@@ -27,7 +27,7 @@ from ..schema import (
 from ..slicing import MAX_SLICES, OTHER, merge_slice_keys, slice_values
 from .stats import mean_ci, percentile
 
-__all__ = ["summarize", "check_thresholds"]
+__all__ = ["Summarizer", "summarize", "check_thresholds"]
 
 
 class _MetricAcc:
@@ -145,6 +145,71 @@ def check_thresholds(metrics: dict[str, MetricSummary],
     return out
 
 
+class Summarizer:
+    """`summarize`, fed one result at a time: `add(result)` as results come, `summary(run_id)` at the end.
+
+    The runner feeds it each result as it appends it, so a run whose results came in task order needs
+    no second pass over its file. Arguments as for `summarize`."""
+
+    def __init__(self, metric_ids: list[str], thresholds: dict[str, Threshold],
+                 aggregators: Mapping[str, Callable[[list[dict[str, JsonValue]]], dict[str, JsonValue] | None]]
+                 | None = None, slice_by: Sequence[str] = (), grouped: bool = False) -> None:
+        self.thresholds = thresholds
+        self.accs = {m: _MetricAcc(grouped) for m in metric_ids}
+        self.key_accs = [_KeyAcc(k, metric_ids, grouped) for k in merge_slice_keys(slice_by)]
+        self.n = self.errors = self.cached = 0
+        self.input_tokens = self.output_tokens = 0
+        self.cost_usd = 0.0
+        self.cost_known = True
+        self.latencies = array("d")
+        self.judge_usage = Usage()
+        self.aggregators = aggregators or {}
+        self.corpus_details: dict[str, list[dict[str, JsonValue]]] = {
+            m: [] for m in self.aggregators if m in metric_ids}
+
+    def add(self, r: SampleResult) -> None:
+        for m, bucket in self.corpus_details.items():
+            cs = r.scores.get(m)
+            if cs is not None and cs.value is not None:
+                bucket.append(cs.details)
+        for score in r.scores.values():
+            if score.usage is not None:
+                self.judge_usage = self.judge_usage.add(score.usage)
+        self.n += 1
+        self.errors += r.error is not None
+        self.cached += r.cached
+        _add_scores(self.accs, r)
+        for ka in self.key_accs:
+            ka.add(r)
+        if not r.cached:
+            u = r.usage
+            self.input_tokens += u.input_tokens or 0
+            self.output_tokens += u.output_tokens or 0
+            self.cost_usd += u.cost_usd or 0.0
+            if r.error is None and u.cost_usd is None:
+                self.cost_known = False
+            if r.error is None and r.trace is not None and r.trace.latency_s is not None:
+                self.latencies.append(r.trace.latency_s)
+
+    def summary(self, run_id: str) -> RunSummary:
+        usage = Usage(input_tokens=self.input_tokens, output_tokens=self.output_tokens,
+                      cost_usd=self.cost_usd if self.cost_known else None)
+        metrics = {m: acc.summary() for m, acc in self.accs.items()}
+        for m, bucket in self.corpus_details.items():
+            if bucket:  # corpus-level numbers (macro F1, confusion matrix, corpus RMSE...) from the metric itself
+                metrics[m] = metrics[m].model_copy(update={"corpus": self.aggregators[m](bucket)})
+        th = check_thresholds(metrics, self.thresholds)
+        ordered = sorted(self.latencies)
+        lat = LatencySummary(p50=percentile(ordered, 50) if ordered else None,
+                             p95=percentile(ordered, 95) if ordered else None, n=len(ordered))
+        # A sample that ended in a backend error is unmeasured; a run with any of them has not passed.
+        passed = all(t.passed for t in th.values()) and self.errors == 0
+        return RunSummary(run_id=run_id, n_samples=self.n, n_errors=self.errors, n_cached=self.cached,
+                          metrics=metrics, thresholds=th, passed=passed, usage=usage,
+                          judge_usage=self.judge_usage, latency=lat,
+                          slices={ka.key: ka.summary() for ka in self.key_accs})
+
+
 def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str],
               thresholds: dict[str, Threshold],
               aggregators: Mapping[str, Callable[[list[dict[str, JsonValue]]], dict[str, JsonValue] | None]]
@@ -156,51 +221,7 @@ def summarize(run_id: str, results: Iterable[SampleResult], metric_ids: list[str
     says each sample's results are next to each other (a finished run's file, in suite order): then
     not even a dict of sample ids is kept. Given results that are not grouped, it would count a
     sample's scattered repeats as separate cases; leave it False when unsure."""
-    accs = {m: _MetricAcc(grouped) for m in metric_ids}
-    key_accs = [_KeyAcc(k, metric_ids, grouped) for k in merge_slice_keys(slice_by)]
-    n = errors = cached = 0
-    input_tokens = output_tokens = 0
-    cost_usd = 0.0
-    cost_known = True
-    latencies = array("d")
-    judge_usage = Usage()
-    aggregators = aggregators or {}
-    corpus_details: dict[str, list[dict[str, JsonValue]]] = {m: [] for m in aggregators if m in metric_ids}
+    acc = Summarizer(metric_ids, thresholds, aggregators, slice_by, grouped)
     for r in results:
-        for m, bucket in corpus_details.items():
-            cs = r.scores.get(m)
-            if cs is not None and cs.value is not None:
-                bucket.append(cs.details)
-        for score in r.scores.values():
-            if score.usage is not None:
-                judge_usage = judge_usage.add(score.usage)
-        n += 1
-        errors += r.error is not None
-        cached += r.cached
-        _add_scores(accs, r)
-        for ka in key_accs:
-            ka.add(r)
-        if not r.cached:
-            u = r.usage
-            input_tokens += u.input_tokens or 0
-            output_tokens += u.output_tokens or 0
-            cost_usd += u.cost_usd or 0.0
-            if r.error is None and u.cost_usd is None:
-                cost_known = False
-            if r.error is None and r.trace is not None and r.trace.latency_s is not None:
-                latencies.append(r.trace.latency_s)
-    usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens,
-                  cost_usd=cost_usd if cost_known else None)
-    metrics = {m: acc.summary() for m, acc in accs.items()}
-    for m, bucket in corpus_details.items():
-        if bucket:  # corpus-level numbers (macro F1, confusion matrix, corpus RMSE...) from the metric itself
-            metrics[m] = metrics[m].model_copy(update={"corpus": aggregators[m](bucket)})
-    th = check_thresholds(metrics, thresholds)
-    ordered = sorted(latencies)
-    lat = LatencySummary(p50=percentile(ordered, 50) if ordered else None,
-                         p95=percentile(ordered, 95) if ordered else None, n=len(ordered))
-    # A sample that ended in a backend error is unmeasured; a run with any of them has not passed.
-    passed = all(t.passed for t in th.values()) and errors == 0
-    return RunSummary(run_id=run_id, n_samples=n, n_errors=errors, n_cached=cached, metrics=metrics,
-                      thresholds=th, passed=passed, usage=usage, judge_usage=judge_usage, latency=lat,
-                      slices={ka.key: ka.summary() for ka in key_accs})
+        acc.add(r)
+    return acc.summary(run_id)

@@ -13,6 +13,7 @@ from ..errors import ConfigError
 from ..runner import RunOptions, RunOutcome, run_suite
 from ..store import RunDir, new_run_id, results_root
 from ..suite import load_suite
+from ..suite.cache import CACHE_FOLDER
 from .render import print_matrix, print_summary
 
 __all__ = ["run_cmd"]
@@ -53,7 +54,8 @@ def _parse_labels(items: tuple[str, ...]) -> dict[str, str]:
 @click.option("--limit", default=None, type=int, help="Only the first N samples.")
 @click.option("--shard", default=None, metavar="I/N", help="Only every N-th sample from the I-th.")
 @click.option("--resume", default=None, metavar="RUN_ID", help="Finish an interrupted run.")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the response cache.")
+@click.option("--no-cache", is_flag=True,
+              help="Do not read or write the response cache (nor the suite cache).")
 @click.option("--label", "labels", multiple=True, metavar="K=V", help="Version label, repeatable.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when a TTY).")
 @click.option("--judge-model", default=None, metavar="SPEC", help="Model for every judge metric (overrides rubrics).")
@@ -85,7 +87,8 @@ def run_cmd(suite: str, backends: tuple[str, ...], backend_opts: tuple[str, ...]
         os.environ["AGENTEVAL_ALLOW_OUTSIDE_DATA"] = "1"
     if executor != "ray" and (shards is not None or ray_address is not None):
         raise ConfigError("--shards and --ray-address need --executor ray", field="--executor")
-    loaded = load_suite(suite)
+    # The suite cache lives beside the response cache, and --no-cache skips both.
+    loaded = load_suite(suite, cache_dir=None if no_cache else results_root(results) / CACHE_FOLDER)
     options: dict[str, JsonValue] = dict(parse_option(o) for o in backend_opts)
     label_map = _parse_labels(labels)
     specs: list[str | None] = list(backends) or [None]

@@ -16,12 +16,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import cast
 
 from pydantic import JsonValue
 
-from ..analysis.summary import summarize
+from ..analysis.summary import Summarizer, summarize
 from ..backends.base import Backend, BackendRequest, redact
 from ..backends.spec import make_backend
 from ..errors import BackendError, ConfigError
@@ -129,6 +130,26 @@ def _version() -> str:
         return "0+unknown"
 
 
+@dataclass(slots=True)
+class _Task:
+    """One (sample, repeat) to run, with what `_Worker.prefetch` found out ahead of time."""
+
+    position: int
+    """Index in task order."""
+    sample: ResolvedSample
+    repeat: int
+    rendered: tuple[list[Message], list[str]] | None = None
+    """`render_request(suite, sample)`, when it rendered."""
+    key: str | None = None
+    """The response cache key of its (first and only) request, when that request may be cached."""
+    hit: Trace | None = None
+    """The cached answer to that request."""
+
+
+PREFETCH = 256
+"""Tasks whose cached answers are looked up together (one query instead of one per task)."""
+
+
 class _Worker:
     """State shared by the worker coroutines of one run."""
 
@@ -152,12 +173,46 @@ class _Worker:
         self._last_position = -1
         self.appended_in_order = True
         """Whether every result was appended in task order (then samples.jsonl needs no reordering)."""
+        self.summarizer: Summarizer | None = None
+        """Fed each result as it is appended, while they come in task order (see `run_suite`)."""
 
-    async def _ask(self, request: BackendRequest, *, use_cache: bool = True) -> tuple[Trace, int, bool]:
-        """(trace, attempts, cached) for one backend request."""
-        key = None
+    def prefetch(self, tasks: Iterator[tuple[int, ResolvedSample, int]]) -> Iterator[_Task]:
+        """The tasks, each with its request rendered and, for a one-turn sample without tools, its cache
+        key and cached answer: looked up `PREFETCH` tasks at a time in one query. A task whose request
+        does not render is passed on as it is (running it reports the error)."""
+        cache = self.cache
+        while True:
+            batch = [_Task(*t) for t in islice(tasks, PREFETCH)]
+            if not batch:
+                return
+            keyed: list[_Task] = []
+            for task in batch:
+                try:
+                    task.rendered = rendered = render_request(self.suite, task.sample)
+                except Exception:  # noqa: BLE001 - run_one renders it again and reports it
+                    continue
+                if cache is not None and len(rendered[1]) <= 1 and not self.tools.active:
+                    task.key = cache_key(self.backend.spec, self.options, self._request(task, rendered[0]))
+                    keyed.append(task)
+            if cache is not None and keyed:
+                hits = cache.get_many([t.key for t in keyed if t.key is not None])
+                for task in keyed:
+                    task.hit = hits.get(task.key) if task.key is not None else None
+            yield from batch
+
+    def _seed(self, repeat: int) -> int | None:
+        return None if self.base_seed is None else self.base_seed + repeat
+
+    def _request(self, task: _Task, messages: list[Message]) -> BackendRequest:
+        """The first request of a one-turn task without tools (as `answer` makes it)."""
+        return BackendRequest(messages=messages, tools=self.suite.tools, sample=task.sample, repeat=task.repeat,
+                              seed=self._seed(task.repeat), turn=0, toolbox=None)
+
+    async def _ask(self, request: BackendRequest, *, use_cache: bool = True,
+                   key: str | None = None) -> tuple[Trace, int, bool]:
+        """(trace, attempts, cached) for one backend request (`key`: its cache key, when known)."""
         if self.cache is not None and use_cache:
-            key = cache_key(self.backend.spec, self.options, request)
+            key = key or cache_key(self.backend.spec, self.options, request)
             hit = self.cache.get(key)
             if hit is not None:
                 return hit, 0, True
@@ -211,13 +266,15 @@ class _Worker:
         return combined, attempts
 
     async def answer(self, sample: ResolvedSample, repeat: int,
-                     rendered: tuple[list[Message], list[str]] | None = None) -> tuple[Trace, int, bool]:
+                     rendered: tuple[list[Message], list[str]] | None = None,
+                     key: str | None = None) -> tuple[Trace, int, bool]:
         """Run every user turn of a sample (and tool rounds, with an environment); one combined trace.
 
-        `rendered` is `render_request(suite, sample)` when the caller has it already."""
+        `rendered` is `render_request(suite, sample)` and `key` the first request's cache key, when the
+        caller has them already."""
         messages, rendered_turns = rendered if rendered is not None else render_request(self.suite, sample)
         turns: list[str | None] = list(rendered_turns) or [None]
-        seed = None if self.base_seed is None else self.base_seed + repeat
+        seed = self._seed(repeat)
         toolbox = self.tools.new(sample) if self.tools.active else None
         total_attempts = 0
         all_cached = True
@@ -233,7 +290,8 @@ class _Worker:
             # Stateful tools, or a backend that keeps server-side sessions across turns, make answers
             # depend on more than the request: no cache then.
             stateful = toolbox is not None or (len(turns) > 1 and getattr(self.backend, "stateful", False))
-            trace, attempts, cached = await self._ask(request, use_cache=not stateful)
+            trace, attempts, cached = await self._ask(request, use_cache=not stateful,
+                                                      key=key if t == 0 else None)
             if toolbox is not None:
                 trace, more = await self._tool_rounds(request, trace, toolbox)
                 attempts += more
@@ -273,14 +331,18 @@ class _Worker:
             scores[mid] = s
         return scores
 
-    async def run_one(self, sample: ResolvedSample, repeat: int, position: int = -1) -> None:
-        """Answer, score and append one task; `position` is its index in task order (-1: unknown)."""
+    async def run_one(self, task: _Task) -> None:
+        """Answer, score and append one task."""
         started = time.perf_counter()
+        sample, repeat, position = task.sample, task.repeat, task.position
         last_user = ""
         try:
-            rendered = render_request(self.suite, sample)
+            rendered = task.rendered or render_request(self.suite, sample)
             last_user = next((m.content for m in reversed(rendered[0]) if m.role == "user"), "")
-            trace, attempts, cached = await self.answer(sample, repeat, rendered)
+            if task.hit is not None:  # a one-turn task without tools whose answer is cached
+                trace, attempts, cached = task.hit, 0, True
+            else:
+                trace, attempts, cached = await self.answer(sample, repeat, rendered, task.key)
             error = None
         except BackendError as exc:
             trace, cached, error = None, False, f"{exc}"
@@ -307,7 +369,10 @@ class _Worker:
         self.n_new += 1
         if position <= self._last_position:
             self.appended_in_order = False
+            self.summarizer = None
         self._last_position = position
+        if self.summarizer is not None:
+            self.summarizer.add(result)
         self.progress.advance(error=error is not None)
 
 
@@ -400,6 +465,11 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
     progress = RunProgress(n_tasks, description=suite.name, enabled=opts.progress)
     progress.done = n_tasks - n_todo
     worker = _Worker(suite, backend, options, metrics, cache, opts.retry, run_dir, progress, tools)
+    aggregators = {mid: partial(corpus_aggregate, m) for mid, m in metrics
+                   if callable(getattr(type(m), "aggregate", None))}
+    if not done:  # a fresh run's file holds only this invocation's results: summarise them as they come
+        worker.summarizer = Summarizer([m for m, _ in metrics], suite.thresholds, aggregators,
+                                       slice_by=manifest.settings.slice_by, grouped=True)
     env = MetricEnv(results_root=opts.results_root, use_cache=opts.use_cache,
                     retry=lambda call: with_retries(call, opts.retry, random.Random()),
                     judge_model=opts.judge_model, judge_options=dict(opts.judge_options))
@@ -418,9 +488,11 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
                 if spec.name == "judge"]})
             run_dir.write_manifest(manifest, suite.samples)
         with progress:
+            tasks = worker.prefetch(todo)
+
             async def work() -> None:
-                for position, sample, r in todo:
-                    await worker.run_one(sample, r, position)
+                for task in tasks:
+                    await worker.run_one(task)
 
             await asyncio.gather(*(work() for _ in range(min(opts.concurrency, max(1, n_todo)))))
     finally:
@@ -431,12 +503,13 @@ async def run_suite(suite: Suite, opts: RunOptions) -> RunOutcome:
             cache.close()
         await backend.aclose()
 
-    if done or not worker.appended_in_order:  # a fresh run whose answers came in order is in order
+    if worker.summarizer is not None and worker.appended_in_order:
+        # A fresh run whose answers came in task order: its file is in order and was summarised as written.
+        summary = worker.summarizer.summary(run_dir.run_id)
+    else:
         run_dir.rewrite_in_order((sid, r) for sid in sample_ids(samples) for r in range(repeat))
-    aggregators = {mid: partial(corpus_aggregate, m) for mid, m in metrics
-                   if callable(getattr(type(m), "aggregate", None))}
-    summary = summarize(run_dir.run_id, run_dir.iter_results(), [m for m, _ in metrics], suite.thresholds,
-                        aggregators, slice_by=manifest.settings.slice_by, grouped=True)  # the file is in order
+        summary = summarize(run_dir.run_id, run_dir.iter_results(), [m for m, _ in metrics], suite.thresholds,
+                            aggregators, slice_by=manifest.settings.slice_by, grouped=True)  # now in order
     run_dir.write_summary(summary)
     manifest = _with_sample_hashes(manifest.model_copy(update={"finished_at": utc_now()}), _sample_hashes(suite))
     run_dir.write_manifest(manifest)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import struct
 import zlib
 from array import array
 from bisect import bisect_right
@@ -209,6 +210,60 @@ class SampleList(Sequence["ResolvedSample"]):
             return
         for i in range(self._n):
             yield self._hash(i)
+
+    # -- persisting (the suite cache) ---------------------------------------------------------------
+
+    def to_bytes(self) -> bytes | None:
+        """The compact columns as bytes for `from_bytes`; None when this list cannot be persisted safely:
+        it wraps models, or a payload is a pickle (reading one back from a file could run code)."""
+        if self._models is not None or self._odd_hashes or any(prefix is None for prefix in self._prefix_json):
+            return None
+        if any(data[0] == _PICKLED for _, data, _ in self._pending) or any(
+                data[0] == _PICKLED for b in self._blocks for _, data, _ in _unpack(b)):
+            return None
+        meta = json.dumps({"n": self._n, "prefixes": self._prefixes, "blocks": [len(b) for b in self._blocks],
+                           "pending": len(self._pending)}, ensure_ascii=False).encode()
+        parts = [struct.pack("<I", len(meta)), meta, *self._blocks]
+        pending = _pack(self._pending + [(b"", b"", 0)] * (_BLOCK - len(self._pending)))
+        for column in (pending, bytes(self._digests), self._run_start.tobytes(), self._run_prefix.tobytes()):
+            parts += [struct.pack("<Q", len(column)), column]
+        return b"".join(parts)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, model: type[ResolvedSample]) -> SampleList:
+        """The list `to_bytes` wrote; ValueError for bytes it did not write."""
+        try:
+            (size,) = struct.unpack_from("<I", data, 0)
+            meta = json.loads(data[4:4 + size])
+            pos = 4 + size
+            out = cls(model)
+            for length in meta["blocks"]:
+                out._blocks.append(data[pos:pos + length])
+                pos += length
+            columns: list[bytes] = []
+            for _ in range(4):
+                (length,) = struct.unpack_from("<Q", data, pos)
+                columns.append(data[pos + 8:pos + 8 + length])
+                pos += 8 + length
+            if pos != len(data):
+                raise ValueError("trailing bytes")
+            pending, digests, run_start, run_prefix = columns
+            out._pending = _unpack(pending)[:meta["pending"]]
+            out._n = meta["n"]
+            out._digests = bytearray(digests)
+            out._run_start.frombytes(run_start)
+            out._run_prefix.frombytes(run_prefix)
+            for k, prefix in enumerate(meta["prefixes"]):
+                out._prefixes.append(prefix)
+                out._prefix_index[prefix] = k
+                out._prefix_json.append(json.dumps(prefix, ensure_ascii=False)[:-1].encode())
+        except (struct.error, zlib.error, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"not a saved sample list: {exc}") from None
+        if (len(out._digests) != 32 * out._n or len(out._blocks) * _BLOCK + len(out._pending) != out._n
+                or len(out._run_start) != len(out._run_prefix)
+                or any(k >= len(out._prefixes) for k in out._run_prefix)):
+            raise ValueError("not a saved sample list: inconsistent columns")
+        return out
 
     def origin(self, index: int) -> str:
         """Where the index-th sample was defined (`file:line`), without building it."""

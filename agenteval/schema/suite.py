@@ -187,8 +187,8 @@ class Sample(BaseModel):
 
     @model_validator(mode="after")
     def _one_input(self) -> Sample:
-        given = [n for n in ("input", "messages", "turns") if getattr(self, n) is not None]
-        if len(given) > 1:
+        if (self.input is not None) + (self.messages is not None) + (self.turns is not None) > 1:
+            given = [n for n in ("input", "messages", "turns") if getattr(self, n) is not None]
             raise ValueError(f"give only one of input, messages, turns (got {', '.join(given)})")
         return self
 

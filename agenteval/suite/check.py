@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -12,7 +13,7 @@ from ..slicing import check_slice_keys
 from .loader import field_line, metric_line
 from .templating import render_messages
 
-__all__ = ["check_suite"]
+__all__ = ["check_samples", "check_suite", "mark_checked", "samples_checked"]
 
 
 def check_suite(suite: Suite) -> list[tuple[str, Metric]]:
@@ -29,6 +30,39 @@ def check_suite(suite: Suite) -> list[tuple[str, Metric]]:
                 exc.file, exc.line = suite.path, metric_line(suite.path, i)
                 exc.args = (exc.format(),)
             raise
+    if not samples_checked(suite):
+        check_samples(suite)
+    return built
+
+
+_CHECKED: dict[int, tuple[weakref.ref[Suite], tuple[object, ...]]] = {}
+"""id(suite) -> (the suite, its samples, system, prompt and slice_by as they were when `check_samples`
+passed). Kept beside the suites, not in them, so a checked suite still equals an unchecked one."""
+
+
+def _checked_key(suite: Suite) -> tuple[object, ...]:
+    return (suite.samples, suite.system, suite.prompt, tuple(suite.slice_by))
+
+
+def samples_checked(suite: Suite) -> bool:
+    """Whether `check_samples` passed for this very suite with its samples, templates and slice keys as
+    they are now (the suite cache records it, so a cached suite is not rendered again)."""
+    mark = _CHECKED.get(id(suite))
+    if mark is None or mark[0]() is not suite:
+        return False
+    then, now = mark[1], _checked_key(suite)
+    return then[0] is now[0] and then[1:] == now[1:]
+
+
+def mark_checked(suite: Suite) -> None:
+    """Record that `check_samples` passes for the suite as it is now."""
+    key = id(suite)
+    _CHECKED[key] = (weakref.ref(suite, lambda _: _CHECKED.pop(key, None)), _checked_key(suite))
+
+
+def check_samples(suite: Suite) -> None:
+    """Raise ConfigError (file:line) for a sample whose templates fail to render or a `slice_by` key no
+    sample has; on success the suite is marked checked."""
     for sample in suite.samples:
         render_messages(suite, sample)
     for i, key in enumerate(suite.slice_by):
@@ -39,4 +73,4 @@ def check_suite(suite: Suite) -> list[tuple[str, Metric]]:
             exc.line = field_line(suite.path, ("slice_by", i))
             exc.args = (exc.format(),)
             raise
-    return built
+    mark_checked(suite)

@@ -18,7 +18,7 @@ from ..schema.sample_list import SampleListBuilder
 from .datafiles import iter_rows
 from .yaml_lines import LineMap, read_yaml_file
 
-__all__ = ["load_suite", "sample_hash", "canonical_json", "suite_from_data"]
+__all__ = ["load_suite", "load_suite_with_deps", "sample_hash", "canonical_json", "suite_from_data"]
 
 _TAGS = {"sample", "source"}  # discriminator tags pydantic puts into error locations
 _SAMPLE_FIELDS = set(Sample.model_fields)
@@ -78,9 +78,10 @@ def _raise_validation(exc: ValidationError, file: str, lines: LineMap | None, mo
                       hint=_hint(err, model)) from None
 
 
-def _resolve_source(path: Path, source: SampleSource, line: int | None) -> Iterator[tuple[Sample, str]]:
+def _resolve_source(path: Path, source: SampleSource, line: int | None,
+                    deps: list[Path | None] | None = None) -> Iterator[tuple[Sample, str]]:
     """The source's samples with their `file:line`, one row at a time (a data file is never read whole
-    when its format allows)."""
+    when its format allows). The data file read is added to `deps` (None for a dataset)."""
     mapping = source.mapping()
     unknown = [f for f in mapping if f not in _SAMPLE_FIELDS]
     if unknown:
@@ -88,6 +89,8 @@ def _resolve_source(path: Path, source: SampleSource, line: int | None) -> Itera
                           line=line, field="fields", hint=did_you_mean(unknown[0], sorted(_SAMPLE_FIELDS)))
     column_to_field = {col: f for f, col in mapping.items()}
     data_path, rows = iter_rows(path, source, line=line)
+    if deps is not None:
+        deps.append(None if source.dataset is not None else data_path.resolve())
     where = f"{data_path}:"
     for rowline, row in rows:
         missing = [col for col in mapping.values() if col not in row]
@@ -182,15 +185,32 @@ def _metrics_and_thresholds(sf: SuiteFile, file: str, lines: LineMap) -> tuple[l
     return metrics, thresholds
 
 
-def load_suite(path: str | Path) -> Suite:
-    """Load, validate and expand a suite file. Every problem is a ConfigError naming file:line."""
+def load_suite(path: str | Path, *, cache_dir: Path | None = None) -> Suite:
+    """Load, validate and expand a suite file. Every problem is a ConfigError naming file:line.
+
+    With `cache_dir`, through the suite cache there (see `suite.cache`): an unchanged suite is read
+    back already loaded and checked."""
+    if cache_dir is not None:
+        from .cache import load_suite_cached
+
+        return load_suite_cached(path, cache_dir)
+    return load_suite_with_deps(path)[0]
+
+
+def load_suite_with_deps(path: str | Path) -> tuple[Suite, list[Path] | None]:
+    """`load_suite(path)` and the data files it read (None when it read a dataset, which is a folder or
+    a library's cache rather than one file)."""
     data, lines = read_yaml_file(path, "suite")
-    return suite_from_data(data, path, lines)
+    deps: list[Path | None] = []
+    suite = suite_from_data(data, path, lines, deps=deps)
+    return suite, (None if any(d is None for d in deps) else [d for d in deps if d is not None])
 
 
-def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None) -> Suite:
+def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None, *,
+                    deps: list[Path | None] | None = None) -> Suite:
     """Validate and expand an already parsed suite (e.g. built in Python by the pytest plugin's
-    `run_sample`); `path` names it in errors and anchors relative data files."""
+    `run_sample`); `path` names it in errors and anchors relative data files. The data files read are
+    added to `deps` (see `load_suite_with_deps`)."""
     p = Path(path)
     file = str(p)
     lines = lines or LineMap({})
@@ -208,7 +228,7 @@ def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None) -
     seen = _SeenIds()
     for i, item in enumerate(sf.samples):
         line = lines.line_for(("samples", i))
-        pairs = (_resolve_source(p, item, line) if isinstance(item, SampleSource)
+        pairs = (_resolve_source(p, item, line, deps) if isinstance(item, SampleSource)
                  else [(item, f"{file}:{line}")])
         for sample, origin in pairs:
             h = sample_hash(sample)
