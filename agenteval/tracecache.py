@@ -17,10 +17,10 @@ import hashlib
 import json
 import sqlite3
 import time
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
-from pydantic import JsonValue, TypeAdapter
+from pydantic import JsonValue
 
 from .backends.base import SECRET_MARKERS, BackendRequest
 from .schema import Message, Trace
@@ -31,31 +31,35 @@ FLUSH_EVERY = 512
 FLUSH_AFTER_S = 1.0
 
 
-@cache
-def _messages_adapter() -> TypeAdapter[list[Message]]:
-    return TypeAdapter(list[Message])
-
-
 @lru_cache(maxsize=256)
 def _is_secret(option: str) -> bool:
     return any(m in option.lower() for m in SECRET_MARKERS)
 
 
+_dumps = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode
+"""`json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":"))` without building an encoder
+per call."""
+_string = json.encoder.encode_basestring  # what `_dumps` writes for a str
+
+
+def _message_json(m: Message) -> str:
+    """`_dumps` of a message dumped as JSON without its None fields; a plain role-and-text message (the
+    usual one) is written directly."""
+    if m.name is None and m.tool_call_id is None and m.tool_calls is None and isinstance(m.content, str):
+        return f'{{"content":{_string(m.content)},"role":{_string(m.role)}}}'
+    return _dumps(m.model_dump(mode="json", exclude_none=True))
+
+
 def cache_key(spec: str, options: dict[str, JsonValue], request: BackendRequest,
               extra: dict[str, JsonValue] | None = None) -> str:
+    """sha256 of the request's canonical JSON: `extra`, spec, options without secrets, the messages
+    (without None fields), tools, seed, repeat index and turn, keys sorted."""
     opts = {k: v for k, v in options.items() if not _is_secret(k)}
-    messages: JsonValue = _messages_adapter().dump_python(request.messages, mode="json", exclude_none=True)
-    payload: dict[str, JsonValue] = {
-        "extra": extra or {},
-        "spec": spec,
-        "options": opts,
-        "messages": messages,
-        "tools": [t.model_dump(mode="json") for t in request.tools],
-        "seed": request.seed,
-        "repeat": request.repeat,
-        "turn": request.turn,
-    }
-    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    messages = ",".join(_message_json(m) for m in request.messages)
+    tools = _dumps([t.model_dump(mode="json") for t in request.tools]) if request.tools else "[]"
+    blob = (f'{{"extra":{_dumps(extra or {})},"messages":[{messages}],"options":{_dumps(opts)},'
+            f'"repeat":{_dumps(request.repeat)},"seed":{_dumps(request.seed)},"spec":{_dumps(spec)},'
+            f'"tools":{tools},"turn":{_dumps(request.turn)}}}')
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
