@@ -273,7 +273,7 @@ def test_loader_code_change_is_a_miss(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 @pytest.mark.xfail(strict=True, reason="BUG: cache.py stores each data file's *resolved* path as a dep "
-                   "(loader.py:93, cache.py:92), and keys the entry on the suite path as given; retargeting a "
+                   "(loader.py:93, cache.py:94), and keys the entry on the suite path as given; retargeting a "
                    "symlinked data folder leaves the old target's hash valid, so the stale entry is a hit")
 def test_retargeted_data_symlink_is_a_miss(tmp_path: Path) -> None:
     write(tmp_path / "v1" / "rows.jsonl", ROWS)
@@ -288,7 +288,7 @@ def test_retargeted_data_symlink_is_a_miss(tmp_path: Path) -> None:
     assert load_suite(p, cache_dir=d).samples[4].vars["q"] == "7+7?"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: load_suite_cached (cache.py:85-92) hashes the data files only "
+@pytest.mark.xfail(strict=True, reason="BUG: load_suite_cached (cache.py:88-94) hashes the data files only "
                    "after load_suite_with_deps has read them; a file rewritten in between is recorded with its "
                    "new hash next to the old samples, so the entry stays a stale hit")
 def test_data_file_changed_while_loading_is_not_cached_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
