@@ -42,6 +42,11 @@ per call."""
 _string = json.encoder.encode_basestring  # what `_dumps` writes for a str
 
 
+def _int(value: int) -> str:
+    """What `_dumps` writes for an int (a bool, an int subclass, keeps its JSON spelling)."""
+    return _dumps(value) if type(value) is not int else int.__repr__(value)
+
+
 def _message_json(m: Message) -> str:
     """`_dumps` of a message dumped as JSON without its None fields; a plain role-and-text message (the
     usual one) is written directly."""
@@ -57,9 +62,10 @@ def cache_key(spec: str, options: dict[str, JsonValue], request: BackendRequest,
     opts = {k: v for k, v in options.items() if not _is_secret(k)}
     messages = ",".join(_message_json(m) for m in request.messages)
     tools = _dumps([t.model_dump(mode="json") for t in request.tools]) if request.tools else "[]"
-    blob = (f'{{"extra":{_dumps(extra or {})},"messages":[{messages}],"options":{_dumps(opts)},'
-            f'"repeat":{_dumps(request.repeat)},"seed":{_dumps(request.seed)},"spec":{_dumps(spec)},'
-            f'"tools":{tools},"turn":{_dumps(request.turn)}}}')
+    blob = (f'{{"extra":{_dumps(extra) if extra else "{}"},"messages":[{messages}],'
+            f'"options":{_dumps(opts) if opts else "{}"},"repeat":{_int(request.repeat)},'
+            f'"seed":{"null" if request.seed is None else _int(request.seed)},"spec":{_string(spec)},'
+            f'"tools":{tools},"turn":{_int(request.turn)}}}')
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

@@ -5,6 +5,7 @@ Exit codes: 0 ok, 1 a threshold/gate failed, 2 a usage or configuration error.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 
@@ -21,29 +22,41 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+_COMMANDS = {
+    "run": "run:run_cmd",
+    "compare": "compare:compare_cmd",
+    "baseline": "baseline:baseline_cmd",
+    "leaderboard": "leaderboard:leaderboard_cmd",
+    "schema": "leaderboard:schema_cmd",
+    "report": "report:report_cmd",
+    "modelcard": "modelcard:modelcard_cmd",
+    "judge": "judge:judge_cmd",
+    "merge": "merge:merge_cmd",
+    "validate": "validate:validate_cmd",
+    "list": "list_cmd:list_cmd",
+}
+"""Each subcommand's module and object: imported when that command runs (or help lists them all), so
+`agenteval run` does not load what compare, report or judge need."""
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = _COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command = getattr(importlib.import_module(f"{__package__}.{module}"), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="agenteval")
 def cli() -> None:
     """agenteval: evaluate LLMs and agents on suites of samples, with honest statistics."""
-
-
-def _register() -> None:
-    from . import baseline, compare, judge, leaderboard, list_cmd, merge, modelcard, report, run, validate
-
-    cli.add_command(run.run_cmd)
-    cli.add_command(compare.compare_cmd)
-    cli.add_command(baseline.baseline_cmd)
-    cli.add_command(leaderboard.leaderboard_cmd)
-    cli.add_command(leaderboard.schema_cmd)
-    cli.add_command(report.report_cmd)
-    cli.add_command(modelcard.modelcard_cmd)
-    cli.add_command(judge.judge_cmd)
-    cli.add_command(merge.merge_cmd)
-    cli.add_command(validate.validate_cmd)
-    cli.add_command(list_cmd.list_cmd)
-
-
-_register()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -189,7 +189,7 @@ class _Worker:
             for task in batch:
                 try:
                     task.rendered = rendered = render_request(self.suite, task.sample)
-                except Exception:  # noqa: BLE001 - run_one renders it again and reports it
+                except Exception:  # run_one renders it again and reports it
                     continue
                 if cache is not None and len(rendered[1]) <= 1 and not self.tools.active:
                     task.key = cache_key(self.backend.spec, self.options, self._request(task, rendered[0]))

@@ -16,6 +16,7 @@ import secrets
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from itertools import islice
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -99,16 +100,16 @@ def _manifest_chunks(manifest: RunManifest, pairs: Iterable[tuple[str, str]]) ->
             update={"sample_hashes": full})})).encode()
         return
     yield (head + key[:-1]).encode()
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
-    block: list[str] = []
-    sep = "\n"
-    for sid, digest in pairs:
-        block.append(f"{sep}      {dumps(sid)}: {dumps(digest)}")
-        sep = ",\n"
-        if len(block) == 4096:
-            yield "".join(block).encode()
-            block.clear()
-    yield ("".join(block) + ("\n    }" if sep != "\n" else "}") + tail).encode()
+    string = json.encoder.encode_basestring  # what JSONEncoder(ensure_ascii=False) writes for a str
+    it = iter(pairs)
+    first = next(it, None)
+    if first is None:
+        yield ("}" + tail).encode()
+        return
+    yield f"\n      {string(first[0])}: {string(first[1])}".encode()
+    while block := list(islice(it, 4096)):
+        yield "".join([f",\n      {string(sid)}: {string(digest)}" for sid, digest in block]).encode()
+    yield ("\n    }" + tail).encode()
 
 
 def _id_hash_pairs(samples: Sequence[ResolvedSample]) -> Iterator[tuple[str, str]]:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import pathlib
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
+
+if TYPE_CHECKING:  # imported when a file is parsed: a run of a cached suite parses none
+    import yaml
 
 __all__ = ["LineMap", "load_yaml_with_lines", "read_yaml_file"]
 
@@ -37,6 +38,8 @@ class LineMap:
 
 
 def _walk(node: yaml.Node, path: Path, out: dict[Path, int]) -> None:
+    import yaml
+
     out[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
@@ -51,6 +54,8 @@ def _walk(node: yaml.Node, path: Path, out: dict[Path, int]) -> None:
 
 def load_yaml_with_lines(text: str, file: str) -> tuple[Any, LineMap]:
     """Parse YAML (or JSON) safely; return the data and a LineMap. Syntax errors -> ConfigError."""
+    import yaml
+
     try:
         loader = yaml.SafeLoader(text)
     except yaml.reader.ReaderError as exc:  # control characters the YAML reader refuses
