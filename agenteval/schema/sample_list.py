@@ -68,9 +68,21 @@ def _payload(sample: BaseModel, as_json: bool) -> bytes:
         except PydanticSerializationError:
             pass
         else:
-            if b"null" not in data:  # a null may have been a NaN: keep those exact
+            # JSON writes NaN and infinities as null: keep those exact (a null from None is fine)
+            if b"null" not in data or not _has_non_finite(sample.model_dump(exclude_defaults=True, exclude=_OWN)):
                 return data
     return pickle.dumps(sample.model_dump(exclude_defaults=True, exclude=_OWN), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _has_non_finite(value: Any) -> bool:
+    """Whether a dumped value holds a float NaN or infinity anywhere."""
+    if isinstance(value, float):
+        return value != value or value in (float("inf"), float("-inf"))
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_has_non_finite(v) for v in value)
+    return False
 
 
 def _pack(records: list[_Record]) -> bytes:
@@ -257,7 +269,8 @@ class SampleList(Sequence["ResolvedSample"]):
                 out._prefixes.append(prefix)
                 out._prefix_index[prefix] = k
                 out._prefix_json.append(json.dumps(prefix, ensure_ascii=False)[:-1].encode())
-        except (struct.error, zlib.error, KeyError, TypeError, UnicodeDecodeError) as exc:
+        except (struct.error, zlib.error, KeyError, TypeError, IndexError, OverflowError, MemoryError,
+                UnicodeDecodeError) as exc:
             raise ValueError(f"not a saved sample list: {exc}") from None
         if (len(out._digests) != 32 * out._n or len(out._blocks) * _BLOCK + len(out._pending) != out._n
                 or len(out._run_start) != len(out._run_prefix)

@@ -6,10 +6,14 @@ cached re-run (every answer from the response cache) would otherwise spend befor
 
 `load_suite_cached(path, cache_dir)` keys an entry on the suite file's bytes, the path as given, the
 working folder, the settings that change how data paths resolve, and the agenteval code that loads
-suites (its modules' sizes and modification times). The entry lists every data file the suite read
-with its sha256, and is used only when each still has that hash; otherwise the suite is loaded as
-usual and the entry replaced. So an entry is never stale: a changed data file, suite file or loader
-means a miss. Each entry carries a checksum of its own bytes (a torn or damaged entry is a miss too).
+suites (its modules' sizes and modification times). The entry lists every file the suite read (the
+suite file and its data files, by the path the suite gives and the path that resolves to) with its
+sha256, and is used only when each path still resolves the same way and each file still has that
+hash; otherwise the suite is loaded as usual and the entry replaced. So an entry is never stale: a
+changed data file, suite file, retargeted symlink or loader means a miss. A file written to while it
+was being loaded (its stat differs between before reading it and after hashing it) leaves no entry.
+Each entry carries a checksum of its own bytes (a torn or damaged entry is a miss too). At most 64
+entries are kept per folder, those used last.
 
 An entry holds the suite's settings as JSON and its `SampleList` columns (ids, JSON payloads, hashes,
 origins); suites whose samples need pickles (NaN, lone surrogates) or that read a Hugging Face dataset
@@ -18,6 +22,7 @@ are not cached. Nothing in an entry is executed or unpickled.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -30,7 +35,7 @@ from ..schema import ResolvedSample, Suite
 from ..schema.sample_list import SampleList
 from .check import check_samples, mark_checked, samples_checked
 from .datafiles import outside_data_allowed
-from .loader import load_suite_with_deps
+from .loader import Dep, load_suite_with_deps
 
 __all__ = ["load_suite_cached", "CACHE_FOLDER"]
 
@@ -70,15 +75,21 @@ def _entry_key(path: Path, suite_bytes: bytes) -> str:
     return h.hexdigest()
 
 
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    """Whether two stats are of the same, unchanged file (ctime changes on every write and cannot be
+    set back, unlike mtime)."""
+    return (a.st_ino, a.st_dev, a.st_size, a.st_mtime_ns, a.st_ctime_ns) == (
+        b.st_ino, b.st_dev, b.st_size, b.st_mtime_ns, b.st_ctime_ns)
+
+
 def load_suite_cached(path: str | Path, cache_dir: Path) -> Suite:
     """`load_suite(path)` (and its samples checked, see `check_samples`), from `cache_dir` when an entry
     there is current; otherwise loaded as usual and saved there. Errors are `load_suite`'s."""
     p = Path(path)
     try:
+        before = os.stat(p)
         suite_bytes = p.read_bytes()
-    except OSError:
-        suite_bytes = None
-    if suite_bytes is None:  # let the loader report it
+    except OSError:  # let the loader report it
         return load_suite_with_deps(p)[0]
     key = _entry_key(p, suite_bytes)
     entry = cache_dir / f"{key}.bin"
@@ -91,7 +102,7 @@ def load_suite_cached(path: str | Path, cache_dir: Path) -> Suite:
     except ConfigError:
         return suite  # not saved; checking the suite again reports it
     if deps is not None:
-        _write_entry(cache_dir, entry, suite, [p.resolve(), *deps])
+        _write_entry(cache_dir, entry, suite, [(p.absolute(), before), *deps])
     return suite
 
 
@@ -109,31 +120,44 @@ def _read_entry(entry: Path) -> Suite | None:
             return None
         (size,) = struct.unpack_from("<I", data, pos)
         header = json.loads(data[pos + 4:pos + 4 + size])
-        for dep, want in header["deps"]:
-            if _file_digest(Path(dep)) != want:
+        for given, resolved, want in header["deps"]:
+            # the same file by the same way (a retargeted symlink is a different file), with its content
+            if str(Path(given).resolve()) != resolved or _file_digest(Path(given)) != want:
                 return None
         samples = SampleList.from_bytes(data[pos + 4 + size:], ResolvedSample)
         suite = Suite.model_validate({**header["suite"], "samples": samples})
-    except (ValueError, KeyError, TypeError, struct.error):
+    except (ValueError, KeyError, TypeError, struct.error, OSError):
         return None  # damaged or from elsewhere: load the suite again
     mark_checked(suite)
+    with contextlib.suppress(OSError):
+        os.utime(entry)  # pruning keeps the entries used last
     return suite
 
 
-def _write_entry(cache_dir: Path, entry: Path, suite: Suite, deps: list[Path]) -> None:
-    """Save `suite` (loaded from `deps`, checked) as `entry`; a suite that cannot be saved exactly, or a
-    folder that cannot be written, leaves no entry (the cache is an optimisation, never an error)."""
+def _write_entry(cache_dir: Path, entry: Path, suite: Suite, deps: list[Dep]) -> None:
+    """Save `suite` (loaded from `deps`, checked) as `entry`; a suite that cannot be saved exactly, a
+    file that changed since it was read, or a folder that cannot be written, leaves no entry (the cache
+    is an optimisation, never an error)."""
     assert samples_checked(suite)
     samples = suite.samples
     body = samples.to_bytes() if isinstance(samples, SampleList) else None
     if body is None:
         return
-    hashes = [_file_digest(d) for d in deps]
-    if any(h is None for h in hashes):
+    recorded: list[list[str]] = []
+    for path, before in deps:
+        digest = _file_digest(path)
+        try:
+            unchanged = _same_file(os.stat(path), before)
+        except OSError:
+            return
+        if digest is None or not unchanged:  # written to while it was read or hashed: the hash may not be
+            return  # of what was read, so save nothing (the next run loads it again)
+        recorded.append([str(path), str(path.resolve()), digest])
+    try:
+        header = json.dumps({"deps": recorded, "suite": suite.model_dump(mode="json", exclude={"samples"})},
+                            ensure_ascii=False).encode()
+    except UnicodeEncodeError:
         return
-    header = json.dumps({"deps": [[str(d), h] for d, h in zip(deps, hashes, strict=True)],
-                         "suite": suite.model_dump(mode="json", exclude={"samples"})},
-                        ensure_ascii=False).encode()
     payload = struct.pack("<I", len(header)) + header + body
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
@@ -146,7 +170,7 @@ def _write_entry(cache_dir: Path, entry: Path, suite: Suite, deps: list[Path]) -
             Path(tmp).unlink(missing_ok=True)
             raise
         _prune(cache_dir)
-    except (OSError, UnicodeEncodeError):
+    except OSError:
         return
 
 

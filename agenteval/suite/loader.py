@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,8 +79,12 @@ def _raise_validation(exc: ValidationError, file: str, lines: LineMap | None, mo
                       hint=_hint(err, model)) from None
 
 
+Dep = tuple[Path, os.stat_result]
+"""A data file a suite read (as the suite names it, not resolved) and its stat from before reading it."""
+
+
 def _resolve_source(path: Path, source: SampleSource, line: int | None,
-                    deps: list[Path | None] | None = None) -> Iterator[tuple[Sample, str]]:
+                    deps: list[Dep | None] | None = None) -> Iterator[tuple[Sample, str]]:
     """The source's samples with their `file:line`, one row at a time (a data file is never read whole
     when its format allows). The data file read is added to `deps` (None for a dataset)."""
     mapping = source.mapping()
@@ -90,7 +95,7 @@ def _resolve_source(path: Path, source: SampleSource, line: int | None,
     column_to_field = {col: f for f, col in mapping.items()}
     data_path, rows = iter_rows(path, source, line=line)
     if deps is not None:
-        deps.append(None if source.dataset is not None else data_path.resolve())
+        deps.append(None if source.dataset is not None else (data_path.absolute(), os.stat(data_path)))
     where = f"{data_path}:"
     for rowline, row in rows:
         missing = [col for col in mapping.values() if col not in row]
@@ -197,17 +202,17 @@ def load_suite(path: str | Path, *, cache_dir: Path | None = None) -> Suite:
     return load_suite_with_deps(path)[0]
 
 
-def load_suite_with_deps(path: str | Path) -> tuple[Suite, list[Path] | None]:
-    """`load_suite(path)` and the data files it read (None when it read a dataset, which is a folder or
-    a library's cache rather than one file)."""
+def load_suite_with_deps(path: str | Path) -> tuple[Suite, list[Dep] | None]:
+    """`load_suite(path)` and the data files it read, each with its stat from before it was read (None
+    when it read a dataset, which is a folder or a library's cache rather than one file)."""
     data, lines = read_yaml_file(path, "suite")
-    deps: list[Path | None] = []
+    deps: list[Dep | None] = []
     suite = suite_from_data(data, path, lines, deps=deps)
     return suite, (None if any(d is None for d in deps) else [d for d in deps if d is not None])
 
 
 def suite_from_data(data: Any, path: str | Path, lines: LineMap | None = None, *,
-                    deps: list[Path | None] | None = None) -> Suite:
+                    deps: list[Dep | None] | None = None) -> Suite:
     """Validate and expand an already parsed suite (e.g. built in Python by the pytest plugin's
     `run_sample`); `path` names it in errors and anchors relative data files. The data files read are
     added to `deps` (see `load_suite_with_deps`)."""
