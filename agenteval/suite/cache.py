@@ -5,15 +5,15 @@ it; checking renders every sample's templates. For a 10,000-sample suite that is
 cached re-run (every answer from the response cache) would otherwise spend before its first lookup.
 
 `load_suite_cached(path, cache_dir)` keys an entry on the suite file's bytes, the path as given, the
-working folder, the settings that change how data paths resolve, and the agenteval code that loads
-suites (its modules' sizes and modification times). The entry lists every file the suite read (the
-suite file and its data files, by the path the suite gives and the path that resolves to) with its
-sha256, and is used only when each path still resolves the same way and each file still has that
-hash; otherwise the suite is loaded as usual and the entry replaced. So an entry is never stale: a
-changed data file, suite file, retargeted symlink or loader means a miss. A file written to while it
-was being loaded (its stat differs between before reading it and after hashing it) leaves no entry.
-Each entry carries a checksum of its own bytes (a torn or damaged entry is a miss too). At most 64
-entries are kept per folder, those used last.
+working folder, the settings that change how data paths resolve, and the code that loads and checks
+suites (the sizes and modification times of agenteval's modules and of pydantic's and jinja2's). The
+entry lists every file the suite read (the suite file and its data files, by the path the suite gives
+and the path that resolves to) with its sha256, and is used only when each path still resolves the
+same way and each file still has that hash; otherwise the suite is loaded as usual and the entry
+replaced. So an entry is never stale: a changed data file, suite file, retargeted symlink or loader
+means a miss. A file written to while it was being loaded (its stat differs between before reading it
+and after hashing it) leaves no entry. Each entry carries a checksum of its own bytes (a torn or
+damaged entry is a miss too). At most 64 entries are kept per folder, those used last.
 
 An entry holds the suite's settings as JSON and its `SampleList` columns (ids, JSON payloads, hashes,
 origins); suites whose samples need pickles (NaN, lone surrogates) or that read a Hugging Face dataset
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import struct
@@ -45,17 +46,31 @@ _MAGIC = b"agenteval suite cache 1\n"
 _KEEP = 64
 """Entries kept per folder (the oldest beyond these are removed when one is written)."""
 _CODE = ("schema", "suite", "presets")
-"""agenteval's subpackages whose code decides what a loaded suite is."""
+"""agenteval's subpackages whose code decides what a loaded and checked suite is..."""
+_CODE_FILES = ("slicing.py",)
+"""... and its modules that do."""
+_LIBRARIES = ("pydantic", "jinja2")
+"""Libraries that validate samples and render their templates."""
 
 
 def _code_fingerprint() -> str:
+    """Sizes and modification times of the code that loads and checks suites (agenteval's, and the
+    installed pydantic and jinja2): any edit or reinstall changes it."""
     root = Path(__file__).resolve().parent.parent
+    files = [Path(e.path) for sub in _CODE for e in os.scandir(root / sub) if e.name.endswith(".py")]
+    files += [root / name for name in _CODE_FILES]
+    for lib in _LIBRARIES:
+        spec = importlib.util.find_spec(lib)
+        if spec is not None and spec.origin:
+            files.append(Path(spec.origin))
     h = hashlib.sha256()
-    for sub in _CODE:
-        for entry in sorted(os.scandir(root / sub), key=lambda e: e.name):
-            if entry.name.endswith(".py"):
-                st = entry.stat()
-                h.update(f"{sub}/{entry.name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    for f in sorted(files):
+        try:
+            st = f.stat()
+        except OSError:
+            h.update(f"{f}:missing\n".encode())
+        else:
+            h.update(f"{f}:{st.st_size}:{st.st_mtime_ns}\n".encode())
     return h.hexdigest()
 
 
