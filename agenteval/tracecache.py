@@ -128,7 +128,9 @@ class ResponseCache:
         return out
 
     def put(self, key: str, trace: Trace) -> None:
-        self._pending[key] = trace.model_dump_json()
+        # Without fields at their defaults (mostly nulls): a third shorter, quicker to read back, and
+        # validated back to the same trace.
+        self._pending[key] = trace.model_dump_json(exclude_defaults=True)
         if len(self._pending) >= FLUSH_EVERY or time.monotonic() - self._last_flush >= FLUSH_AFTER_S:
             self.flush()
 

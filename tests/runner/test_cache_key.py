@@ -1,20 +1,22 @@
-"""`cache_key` writes the request's canonical JSON directly; these pin it to the definition it had when
-it was `json.dumps(payload, sort_keys=True, ...)` of the dumped request, so existing response caches
-stay valid (a changed key would silently turn every cached answer into a miss)."""
+"""The response cache. `cache_key` writes the request's canonical JSON directly; these pin it to the
+definition it had when it was `json.dumps(payload, sort_keys=True, ...)` of the dumped request, so
+existing response caches stay valid (a changed key would silently turn every cached answer into a
+miss). Traces are stored without their default fields and must read back as the same traces."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import pytest
 from pydantic import JsonValue, TypeAdapter
 
 from agenteval.backends.base import BackendRequest
 from agenteval.redaction import SECRET_MARKERS
-from agenteval.schema import Message, ToolCall
+from agenteval.schema import Message, ToolCall, Trace, Turn, Usage
 from agenteval.schema.suite import ToolSpec
-from agenteval.tracecache import cache_key
+from agenteval.tracecache import ResponseCache, cache_key
 
 
 def reference_key(spec: str, options: dict[str, JsonValue], request: BackendRequest,
@@ -82,3 +84,28 @@ def test_everything_that_changes_an_answer_changes_the_key() -> None:
     assert len(keys) == 10
     # secrets are not part of the key: rotating an API key keeps the cache
     assert cache_key("stub:echo", {"api_key": "a"}, base) == cache_key("stub:echo", {"api_key": "b"}, base)
+
+
+def test_a_stored_trace_reads_back_equal_and_serialises_the_same(tmp_path: Path) -> None:
+    """Traces are stored without their default fields; reading one back must give the very trace."""
+    trace = Trace(output="x", messages=[
+        Message(role="user", content=""),
+        Message(role="assistant", content="hi", tool_calls=[ToolCall(tool="f", args={"a": None, "b": 0}, id="1")])],
+        tool_calls=[ToolCall(tool="f", args={}, result={"x": None}, error=None, latency_s=0.0)],
+        usage=Usage(input_tokens=0, output_tokens=None, cost_usd=0.0), latency_s=0.0, model=None,
+        finish_reason="stop", events=[None, {"a": 1}], state={"k": None}, turns=[Turn(user="", output="")])
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    cache.put("k1", trace)
+    cache.put("k2", Trace())
+    cache.close()
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    try:
+        for key, want in (("k1", trace), ("k2", Trace())):
+            got = cache.get(key)
+            assert got == want and got is not None and got.model_dump_json() == want.model_dump_json()
+        many = cache.get_many(["k1", "missing", "k2", "k1"])
+        assert many == {"k1": trace, "k2": Trace()}
+        stored = cache._db.execute("SELECT trace FROM responses WHERE key = 'k1'").fetchone()[0]
+        assert '"name":null' not in stored and len(stored) < len(trace.model_dump_json())
+    finally:
+        cache.close()
