@@ -16,8 +16,8 @@ The session is made on the first call, inside the running event loop. A backend 
 (e.g. one `asyncio.run` per call) makes a new session there; the old loop's connections are dropped.
 
 Cost: from `input_cost_per_token` / `output_cost_per_token` when given; otherwise from litellm's
-local price list, looked up once when the backend is made, without importing litellm (its JSON file
-is read directly); None when the model is not priced.
+local price list, looked up once, on the first answer, without importing litellm (its JSON file is
+read directly); None when the model is not priced.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import sys
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, SecretStr, ValidationError, model_validator
@@ -104,13 +104,13 @@ class OpenAIBackend:
     """A chat model behind an OpenAI-compatible `/chat/completions` endpoint, on one pooled session."""
 
     def __init__(self, target: str, options: OpenAIOptions, *, api_base: str, api_key: SecretStr | None,
-                 prices: Prices | None) -> None:
+                 prices: Prices | Literal["litellm"] | None) -> None:
         self.spec = f"openai:{target}"
         self.target = target
         self.options = options
         self.api_base = api_base
         self.url = api_base.rstrip("/") + "/chat/completions"
-        self.prices = prices
+        self._prices = prices
         self._api_key = api_key
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -123,6 +123,14 @@ class OpenAIBackend:
                             ("top_p", o.top_p), ("stop", o.stop)):
             if value is not None:
                 self._fixed[name] = value
+
+    @property
+    def prices(self) -> Prices | None:
+        """(input, output) USD per token; "litellm" (look them up in litellm's price list) is resolved on
+        first use, so a run that calls nothing (every answer cached) does not read that 1 MB file."""
+        if self._prices == "litellm":
+            self._prices = litellm_prices(self.target)
+        return self._prices
 
     def __repr__(self) -> str:
         return f"OpenAIBackend(spec={self.spec!r}, api_base={self.api_base!r}, options={self.options!r})"
@@ -374,7 +382,7 @@ def create(target: str, options: dict[str, JsonValue]) -> Backend:
     if importlib.util.find_spec("aiohttp") is None:
         raise ConfigError("the openai backend needs the aiohttp package", hint="pip install aiohttp")
     if opts.input_cost_per_token is not None and opts.output_cost_per_token is not None:
-        prices: Prices | None = (opts.input_cost_per_token, opts.output_cost_per_token)
+        prices: Prices | Literal["litellm"] = (opts.input_cost_per_token, opts.output_cost_per_token)
     else:
-        prices = litellm_prices(target)
+        prices = "litellm"  # looked up on first use
     return OpenAIBackend(target, opts, api_base=api_base.strip(), api_key=api_key, prices=prices)
