@@ -17,15 +17,16 @@ import hashlib
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import JsonValue
 
 from .backends.base import SECRET_MARKERS, BackendRequest
-from .schema import Message, Trace
+from .schema import Message, ToolSpec, Trace
 
-__all__ = ["ResponseCache", "cache_key"]
+__all__ = ["ResponseCache", "cache_key", "request_key"]
 
 FLUSH_EVERY = 512
 FLUSH_AFTER_S = 1.0
@@ -59,13 +60,20 @@ def cache_key(spec: str, options: dict[str, JsonValue], request: BackendRequest,
               extra: dict[str, JsonValue] | None = None) -> str:
     """sha256 of the request's canonical JSON: `extra`, spec, options without secrets, the messages
     (without None fields), tools, seed, repeat index and turn, keys sorted."""
+    return request_key(spec, options, request.messages, request.tools, seed=request.seed, repeat=request.repeat,
+                       turn=request.turn, extra=extra)
+
+
+def request_key(spec: str, options: dict[str, JsonValue], messages: Sequence[Message], tools: Sequence[ToolSpec],
+                *, seed: int | None, repeat: int, turn: int, extra: dict[str, JsonValue] | None = None) -> str:
+    """`cache_key` of a request with these parts (without building the request)."""
     opts = {k: v for k, v in options.items() if not _is_secret(k)}
-    messages = ",".join(_message_json(m) for m in request.messages)
-    tools = _dumps([t.model_dump(mode="json") for t in request.tools]) if request.tools else "[]"
-    blob = (f'{{"extra":{_dumps(extra) if extra else "{}"},"messages":[{messages}],'
-            f'"options":{_dumps(opts) if opts else "{}"},"repeat":{_int(request.repeat)},'
-            f'"seed":{"null" if request.seed is None else _int(request.seed)},"spec":{_string(spec)},'
-            f'"tools":{tools},"turn":{_int(request.turn)}}}')
+    text = ",".join(_message_json(m) for m in messages)
+    tools_json = _dumps([t.model_dump(mode="json") for t in tools]) if tools else "[]"
+    blob = (f'{{"extra":{_dumps(extra) if extra else "{}"},"messages":[{text}],'
+            f'"options":{_dumps(opts) if opts else "{}"},"repeat":{_int(repeat)},'
+            f'"seed":{"null" if seed is None else _int(seed)},"spec":{_string(spec)},'
+            f'"tools":{tools_json},"turn":{_int(turn)}}}')
     return hashlib.sha256(blob.encode()).hexdigest()
 
 

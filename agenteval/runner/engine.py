@@ -52,7 +52,7 @@ from ..store.rundir import RunDir, new_run_id, utc_now
 from ..suite.check import check_suite
 from ..suite.templating import render_request
 from ..tools import Toolbox, ToolboxFactory, ToolError
-from ..tracecache import ResponseCache, cache_key
+from ..tracecache import ResponseCache, cache_key, request_key
 from .progress import RunProgress
 from .retry import RetryPolicy, with_retries
 
@@ -162,6 +162,7 @@ class _Worker:
         self.options = options
         self.metrics = metrics
         self._scorers = [(mid, metric, _as_async(metric)) for mid, metric in metrics]
+        self._all_sync = all(am is None for _, _, am in self._scorers)
         self.cache = cache
         self.policy = policy
         self.run_dir = run_dir
@@ -192,7 +193,9 @@ class _Worker:
                 except Exception:  # run_one renders it again and reports it
                     continue
                 if cache is not None and len(rendered[1]) <= 1 and not self.tools.active:
-                    task.key = cache_key(self.backend.spec, self.options, self._request(task, rendered[0]))
+                    # the key of the one request `answer` would make (turn 0, no toolbox)
+                    task.key = request_key(self.backend.spec, self.options, rendered[0], self.suite.tools,
+                                           seed=self._seed(task.repeat), repeat=task.repeat, turn=0)
                     keyed.append(task)
             if cache is not None and keyed:
                 hits = cache.get_many([t.key for t in keyed if t.key is not None])
@@ -202,11 +205,6 @@ class _Worker:
 
     def _seed(self, repeat: int) -> int | None:
         return None if self.base_seed is None else self.base_seed + repeat
-
-    def _request(self, task: _Task, messages: list[Message]) -> BackendRequest:
-        """The first request of a one-turn task without tools (as `answer` makes it)."""
-        return BackendRequest(messages=messages, tools=self.suite.tools, sample=task.sample, repeat=task.repeat,
-                              seed=self._seed(task.repeat), turn=0, toolbox=None)
 
     async def _ask(self, request: BackendRequest, *, use_cache: bool = True,
                    key: str | None = None) -> tuple[Trace, int, bool]:
@@ -314,21 +312,33 @@ class _Worker:
         return combined.model_copy(update={"turns": per_turn, "state": state}), total_attempts, all_cached
 
     async def score(self, sample: ResolvedSample, trace: Trace, repeat: int) -> dict[str, Score]:
+        """Every metric's score of this answer; a metric that raises, returns NaN or returns something
+        other than a Score is unmeasured, with the reason."""
         ctx = ScoreContext(sample=sample, trace=trace, suite=self.suite, repeat=repeat)
+        if self._all_sync:
+            return self._score_now(ctx)
         scores: dict[str, Score] = {}
         for mid, metric, am in self._scorers:
             try:
-                if am is not None:
-                    s = await am.ascore(ctx)
-                else:
-                    s = metric.score(ctx)
-                if s.value is not None and s.value != s.value:  # NaN guard
-                    s = unmeasured("metric returned NaN")
+                s = await am.ascore(ctx) if am is not None else metric.score(ctx)
             except (asyncio.CancelledError, KeyboardInterrupt):
                 raise
             except Exception as exc:  # a failing metric is unmeasured, never a crash
                 s = unmeasured(f"metric raised {type(exc).__name__}: {exc}")
-            scores[mid] = s
+            scores[mid] = _checked_score(s)
+        return scores
+
+    def _score_now(self, ctx: ScoreContext) -> dict[str, Score]:
+        """`score` when no metric awaits anything."""
+        scores: dict[str, Score] = {}
+        for mid, metric, _ in self._scorers:
+            try:
+                s = metric.score(ctx)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                raise
+            except Exception as exc:  # a failing metric is unmeasured, never a crash
+                s = unmeasured(f"metric raised {type(exc).__name__}: {exc}")
+            scores[mid] = _checked_score(s)
         return scores
 
     async def run_one(self, task: _Task) -> None:
@@ -338,7 +348,10 @@ class _Worker:
         last_user = ""
         try:
             rendered = task.rendered or render_request(self.suite, sample)
-            last_user = next((m.content for m in reversed(rendered[0]) if m.role == "user"), "")
+            for m in reversed(rendered[0]):
+                if m.role == "user":
+                    last_user = m.content
+                    break
             if task.hit is not None:  # a one-turn task without tools whose answer is cached
                 trace, attempts, cached = task.hit, 0, True
             else:
@@ -524,6 +537,17 @@ def _sample_hashes(suite: Suite) -> SampleHashes:
 def _with_sample_hashes(manifest: RunManifest, hashes: SampleHashes) -> RunManifest:
     """The manifest with these sample hashes, taken as they are (validating would copy them all)."""
     return manifest.model_copy(update={"suite": manifest.suite.model_copy(update={"sample_hashes": hashes})})
+
+
+def _checked_score(s: object) -> Score:
+    """A metric's return value as a Score for the result: NaN and non-Scores become unmeasured."""
+    if type(s) is not Score:
+        if not isinstance(s, Score):
+            return unmeasured(f"metric returned {type(s).__name__}, not a Score")
+        s = Score.model_validate(s.model_dump())  # a subclass: only the Score fields go to disk
+    if s.value is not None and s.value != s.value:  # NaN guard
+        return unmeasured("metric returned NaN")
+    return s
 
 
 def _as_async(metric: Metric) -> AsyncMetric | None:
