@@ -378,7 +378,9 @@ class _Worker:
             usage=(trace.usage if trace is not None and not cached else Usage()), cached=cached,
             tags=sample.tags, metadata=sample.metadata,
         )
-        self.run_dir.append(result)
+        # A cached answer's line may wait a moment to be written with others: a kill loses only what a
+        # resume takes from the cache again. A line that cost a call is written at once.
+        self.run_dir.append(result, hold=cached)
         self.n_new += 1
         if position <= self._last_position:
             self.appended_in_order = False

@@ -132,6 +132,16 @@ def line_key(line: bytes) -> tuple[str, int]:
     return head["sample_id"], head["repeat"]
 
 
+HOLD_LINES = 256
+"""Held result lines (cached answers) written together (see `RunDir.append`)."""
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def _copy_range(src: BinaryIO, dst: BinaryIO, start: int, length: int, block: int = 1 << 20) -> None:
     src.seek(start)
     while length > 0:
@@ -149,6 +159,7 @@ class RunDir:
         self.path = path
         self.run_id = path.name
         self._fd: int | None = None
+        self._held: list[bytes] = []
 
     @classmethod
     def create(cls, root: Path, run_id: str) -> RunDir:
@@ -256,19 +267,42 @@ class RunDir:
 
     def open_for_append(self) -> None:
         self._fd = os.open(self.samples_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        self._held = []
 
-    def append(self, result: SampleResult) -> None:
-        """Append one result as one line, with one write call (no buffering in this process)."""
+    def append(self, result: SampleResult, *, hold: bool = False) -> None:
+        """Append one result as one line, with one write call.
+
+        `hold=True` (a result that cost nothing to make again: its answer came from the cache) may keep
+        the line in memory until `HOLD_LINES` lines wait, the next result that is not held, `flush` or
+        `close`, and writes them in one call: a kill can lose only results that a resume makes again
+        from the cache. Lines are written in the order they were appended either way."""
         fd = self._fd
         assert fd is not None, "open_for_append() first"
-        data = memoryview(result.__pydantic_serializer__.to_json(result) + b"\n")
-        while data:
-            data = data[os.write(fd, data):]
+        line = result.__pydantic_serializer__.to_json(result) + b"\n"
+        if hold:
+            self._held.append(line)
+            if len(self._held) >= HOLD_LINES:
+                self.flush()
+            return
+        if self._held:
+            self._held.append(line)
+            self.flush()
+            return
+        _write_all(fd, line)
+
+    def flush(self) -> None:
+        """Write the held lines."""
+        if self._fd is not None and self._held:
+            data, self._held = b"".join(self._held), []
+            _write_all(self._fd, data)
 
     def close(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+            try:
+                self.flush()
+            finally:
+                os.close(self._fd)
+                self._fd = None
 
     def rewrite_in_order(self, order: Iterable[tuple[str, int]]) -> None:
         """Put samples.jsonl in task order (keeps the last line per key; drops none but a torn last one).
