@@ -90,6 +90,41 @@ def _set_wal(db: sqlite3.Connection, attempts: int = 50) -> None:
             time.sleep(0.05)
 
 
+_SHARED = '{"_shared":'
+"""A stored trace whose first N messages are its request's starts `{"_shared":N,` (Trace forbids extra
+fields, so an older agenteval reads such an entry as a miss, never as a trace without its prompt)."""
+
+
+def _pack(trace: Trace, shared: Sequence[Message] | None) -> str:
+    """The stored text of a trace: JSON without fields at their defaults (mostly nulls: a third shorter,
+    read back to the same trace), and without the request's messages when it starts with them."""
+    n = len(shared) if shared else 0
+    if n == 0 or len(trace.messages) < n or trace.messages[:n] != list(shared or ()):
+        return trace.model_dump_json(exclude_defaults=True)
+    rest = trace.model_copy(update={"messages": trace.messages[n:]}).model_dump_json(exclude_defaults=True)
+    return f"{_SHARED}{n}" + ("}" if rest == "{}" else "," + rest[1:])
+
+
+def _unpack(text: str, shared: Sequence[Message] | None) -> Trace | None:
+    """The trace `_pack` stored; None for an entry that cannot be read (from an incompatible version, or
+    sharing more messages than `shared` has): a miss."""
+    try:
+        if not text.startswith(_SHARED):
+            return Trace.model_validate_json(text)
+        cut = len(_SHARED)
+        end = cut
+        while end < len(text) and text[end].isdigit():
+            end += 1
+        n = int(text[cut:end])
+        if shared is None or len(shared) < n or end == len(text) or text[end] not in ",}":
+            return None
+        trace = Trace.model_validate_json("{" + text[end + 1:] if text[end] == "," else "{}")
+    except ValueError:
+        return None
+    trace.messages = [*shared[:n], *trace.messages]
+    return trace
+
+
 class ResponseCache:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,20 +137,19 @@ class ResponseCache:
         self._pending: dict[str, str] = {}
         self._last_flush = time.monotonic()
 
-    def get(self, key: str) -> Trace | None:
+    def get(self, key: str, shared: Sequence[Message] | None = None) -> Trace | None:
+        """The stored trace, or None. `shared`: the request's messages (see `put`)."""
         text = self._pending.get(key)
         if text is None:
             row = self._db.execute("SELECT trace FROM responses WHERE key = ?", (key,)).fetchone()
             if row is None:
                 return None
             text = row[0]
-        try:
-            return Trace.model_validate_json(text)
-        except ValueError:
-            return None  # an entry from an incompatible version: treat as a miss
+        return _unpack(text, shared)
 
-    def get_many(self, keys: list[str]) -> dict[str, Trace]:
-        """The stored traces of those of `keys` that have one, in one query per 500 keys."""
+    def get_many(self, keys: list[str], shared: list[Sequence[Message]] | None = None) -> dict[str, Trace]:
+        """The stored traces of those of `keys` that have one, in one query per 500 keys; `shared[i]` is
+        the messages of the request of `keys[i]` (see `put`)."""
         texts: dict[str, str] = {}
         for k in keys:
             text = self._pending.get(k)
@@ -126,19 +160,19 @@ class ResponseCache:
             chunk = wanted[i:i + 500]
             texts.update(self._db.execute(
                 f"SELECT key, trace FROM responses WHERE key IN ({','.join('?' * len(chunk))})", chunk))
+        by_key = dict(zip(keys, shared, strict=True)) if shared is not None else {}
         out: dict[str, Trace] = {}
-        validate = Trace.model_validate_json
         for k, text in texts.items():
-            try:
-                out[k] = validate(text)
-            except ValueError:
-                continue  # an entry from an incompatible version: a miss
+            trace = _unpack(text, by_key.get(k))
+            if trace is not None:
+                out[k] = trace
         return out
 
-    def put(self, key: str, trace: Trace) -> None:
-        # Without fields at their defaults (mostly nulls): a third shorter, quicker to read back, and
-        # validated back to the same trace.
-        self._pending[key] = trace.model_dump_json(exclude_defaults=True)
+    def put(self, key: str, trace: Trace, shared: Sequence[Message] | None = None) -> None:
+        """Store `trace` under `key`. `shared`: the messages of the request it answers, which the key
+        covers; when the trace's messages start with them, they are not stored again (`get` puts the
+        request's messages back), so a long prompt is kept once, in the key's request, not per trace."""
+        self._pending[key] = _pack(trace, shared)
         if len(self._pending) >= FLUSH_EVERY or time.monotonic() - self._last_flush >= FLUSH_AFTER_S:
             self.flush()
 

@@ -186,7 +186,7 @@ class _Worker:
             batch = [_Task(*t) for t in islice(tasks, PREFETCH)]
             if not batch:
                 return
-            keyed: list[_Task] = []
+            keyed: list[tuple[_Task, str, list[Message]]] = []  # (task, its key, its request's messages)
             for task in batch:
                 try:
                     task.rendered = rendered = render_request(self.suite, task.sample)
@@ -196,11 +196,11 @@ class _Worker:
                     # the key of the one request `answer` would make (turn 0, no toolbox)
                     task.key = request_key(self.backend.spec, self.options, rendered[0], self.suite.tools,
                                            seed=self._seed(task.repeat), repeat=task.repeat, turn=0)
-                    keyed.append(task)
+                    keyed.append((task, task.key, rendered[0]))
             if cache is not None and keyed:
-                hits = cache.get_many([t.key for t in keyed if t.key is not None])
-                for task in keyed:
-                    task.hit = hits.get(task.key) if task.key is not None else None
+                hits = cache.get_many([k for _, k, _ in keyed], [m for _, _, m in keyed])
+                for task, k, _ in keyed:
+                    task.hit = hits.get(k)
             yield from batch
 
     def _seed(self, repeat: int) -> int | None:
@@ -211,12 +211,12 @@ class _Worker:
         """(trace, attempts, cached) for one backend request (`key`: its cache key, when known)."""
         if self.cache is not None and use_cache:
             key = key or cache_key(self.backend.spec, self.options, request)
-            hit = self.cache.get(key)
+            hit = self.cache.get(key, request.messages)
             if hit is not None:
                 return hit, 0, True
         trace, attempts = await with_retries(lambda: self.backend.call(request), self.policy, self.rng)
         if self.cache is not None and key is not None:
-            self.cache.put(key, trace)
+            self.cache.put(key, trace, request.messages)
         return trace, attempts, False
 
     async def _tool_rounds(self, request: BackendRequest, trace: Trace, toolbox: Toolbox) -> tuple[Trace, int]:

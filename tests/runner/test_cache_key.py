@@ -109,3 +109,67 @@ def test_a_stored_trace_reads_back_equal_and_serialises_the_same(tmp_path: Path)
         assert '"name":null' not in stored and len(stored) < len(trace.model_dump_json())
     finally:
         cache.close()
+
+
+def test_a_trace_is_stored_without_the_request_messages_it_starts_with(tmp_path: Path) -> None:
+    request = [Message(role="system", content="Be brief. " * 50), Message(role="user", content="What is 2+2?")]
+    trace = Trace(output="4", messages=[*request, Message(role="assistant", content="4")], latency_s=0.1,
+                  usage=Usage(input_tokens=12, output_tokens=1))
+    other = Trace(output="4", messages=[Message(role="user", content="something else")])
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    cache.put("k", trace, request)
+    cache.put("other", other, request)  # does not start with the request's messages: stored whole
+    cache.put("none", Trace(output="x", messages=list(request)), request)  # nothing but the request's messages
+    cache.close()
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    try:
+        stored = dict(cache._db.execute("SELECT key, trace FROM responses").fetchall())
+        assert stored["k"].startswith('{"_shared":2,') and "Be brief" not in stored["k"]
+        assert "Be brief" not in stored["none"] and "something else" in stored["other"]
+        with pytest.raises(ValueError):  # an older agenteval reads it as a miss, not as a trace without its prompt
+            Trace.model_validate_json(stored["k"])
+        got = cache.get("k", request)
+        assert got == trace and got is not None and got.model_dump_json() == trace.model_dump_json()
+        assert cache.get("none", request) == Trace(output="x", messages=list(request))
+        assert cache.get("other", request) == other and cache.get("other") == other
+        assert cache.get("k") is None and cache.get("k", request[:1]) is None  # cannot be put back: a miss
+        assert cache.get_many(["k", "other"], [request, request]) == {"k": trace, "other": other}
+        assert cache.get_many(["k", "other"]) == {"other": other}
+    finally:
+        cache.close()
+
+
+def test_damaged_entries_are_misses(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    try:
+        request = [Message(role="user", content="q")]
+        for key, text in (("a", '{"_shared":'), ("b", '{"_shared":x,"output":"y"}'), ("c", '{"_shared":1'),
+                          ("d", '{"_shared":1;"output":"y"}'), ("e", '{"output":3}'), ("f", "not json")):
+            cache._db.execute("INSERT INTO responses (key, trace) VALUES (?, ?)", (key, text))
+            assert cache.get(key, request) is None, key
+        cache._db.execute("INSERT INTO responses (key, trace) VALUES (?, ?)", ("g", '{"_shared":1}'))
+        assert cache.get("g", request) == Trace(messages=request)
+    finally:
+        cache.close()
+
+
+@pytest.mark.parametrize("suite_file", ["qa.yaml", "chat.yaml", "structured.yaml"])
+def test_a_cached_rerun_writes_the_first_runs_traces_and_scores(suite_file: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from agenteval.runner import RunOptions, run_suite
+    from agenteval.suite import load_suite
+
+    suite = load_suite(Path(__file__).resolve().parents[2] / "suites" / suite_file)
+    opts = RunOptions(results_root=tmp_path, backend_spec="stub:echo", progress=False)
+    first = asyncio.run(run_suite(suite, opts))
+    again = asyncio.run(run_suite(suite, opts))
+    rows = [[json.loads(x) for x in out.run_dir.samples_path.read_text().splitlines()] for out in (first, again)]
+    assert len(rows[0]) == len(rows[1]) == len(suite.samples)
+    cacheable = 0
+    for a, b in zip(*rows, strict=True):
+        assert (a["sample_id"], a["trace"], a["scores"], a["input"], a["output"]) == (
+            b["sample_id"], b["trace"], b["scores"], b["input"], b["output"])
+        cacheable += b["cached"]
+        assert not a["cached"]
+    assert cacheable > 0
