@@ -546,7 +546,7 @@ def _checked_score(s: object) -> Score:
     if type(s) is not Score:
         if not isinstance(s, Score):
             return unmeasured(f"metric returned {type(s).__name__}, not a Score")
-        s = Score.model_validate(s.model_dump())  # a subclass: only the Score fields go to disk
+        s = Score.model_validate(s.model_dump(include=set(Score.model_fields)))  # a subclass: its Score fields
     if s.value is not None and s.value != s.value:  # NaN guard
         return unmeasured("metric returned NaN")
     return s

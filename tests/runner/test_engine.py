@@ -218,6 +218,40 @@ def test_a_crashing_metric_is_unmeasured_not_fatal(tmp_path: Path, monkeypatch: 
     assert "ZeroDivisionError" in str(lines(out)[0]["scores"]["exact_match"]["error"])  # type: ignore[index]
 
 
+@pytest.mark.parametrize(("returned", "reason"), [
+    (None, "metric returned NoneType, not a Score"),
+    ({"value": 1.0}, "metric returned dict, not a Score"),
+    (float("nan"), "metric returned float, not a Score"),
+    ("nan-score", "metric returned NaN"),
+])
+def test_a_metric_returning_no_score_or_nan_is_unmeasured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                         returned: object, reason: str) -> None:
+    from agenteval.metrics.text import ExactMatch
+    from agenteval.schema import Score
+
+    value = Score(value=float("nan"), passed=True) if returned == "nan-score" else returned
+    monkeypatch.setattr(ExactMatch, "score", lambda self, ctx: value)
+    out = run(qa(), tmp_path, backend_spec="stub:golden")
+    em = out.summary.metrics["exact_match"]
+    assert em.mean is None and em.n_unmeasured == 7
+    assert out.summary.metrics["includes"].mean == 1.0
+    assert lines(out)[0]["scores"]["exact_match"]["error"] == reason  # type: ignore[index]
+
+
+def test_a_score_subclass_is_written_as_a_score(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agenteval.metrics.text import ExactMatch
+    from agenteval.schema import Score
+
+    class Verbose(Score):
+        internal: str = "not for the file"
+
+    monkeypatch.setattr(ExactMatch, "score", lambda self, ctx: Verbose(value=1.0, passed=True, reason="ok"))
+    out = run(qa(), tmp_path, backend_spec="stub:golden", limit=2)
+    score = lines(out)[0]["scores"]["exact_match"]  # type: ignore[index]
+    assert score["value"] == 1.0 and score["reason"] == "ok" and "internal" not in score  # type: ignore[index,operator]
+    assert out.summary.metrics["exact_match"].mean == 1.0
+
+
 def test_run_dir_reader_ignores_only_a_torn_last_line(tmp_path: Path) -> None:
     out = run(qa(), tmp_path, backend_spec="stub:golden", limit=2)
     with out.run_dir.samples_path.open("a") as fh:
