@@ -70,7 +70,7 @@ def stripped_loop(suite_path: Path, root: Path, out: Path) -> tuple[float, dict[
                     for r, s in zip(rendered, batch, strict=True)]
             t4 = time.perf_counter()
             steps["cache key"] += t4 - t3
-            hits = cache.get_many(keys)
+            hits = cache.get_many(keys, [r[0] for r in rendered])
             steps["lookup + decode the trace"] += time.perf_counter() - t4
             for s, r, k in zip(batch, rendered, keys, strict=True):
                 trace = hits[k]
