@@ -315,29 +315,19 @@ class _Worker:
         """Every metric's score of this answer; a metric that raises, returns NaN or returns something
         other than a Score is unmeasured, with the reason."""
         ctx = ScoreContext(sample=sample, trace=trace, suite=self.suite, repeat=repeat)
-        if self._all_sync:
-            return self._score_now(ctx)
+        if self._all_sync:  # nothing to await: no coroutine per metric
+            return {mid: _score_now(metric, ctx) for mid, metric, _ in self._scorers}
         scores: dict[str, Score] = {}
         for mid, metric, am in self._scorers:
+            if am is None:
+                scores[mid] = _score_now(metric, ctx)
+                continue
             try:
-                s = await am.ascore(ctx) if am is not None else metric.score(ctx)
+                s = await am.ascore(ctx)
             except (asyncio.CancelledError, KeyboardInterrupt):
                 raise
             except Exception as exc:  # a failing metric is unmeasured, never a crash
-                s = unmeasured(f"metric raised {type(exc).__name__}: {exc}")
-            scores[mid] = _checked_score(s)
-        return scores
-
-    def _score_now(self, ctx: ScoreContext) -> dict[str, Score]:
-        """`score` when no metric awaits anything."""
-        scores: dict[str, Score] = {}
-        for mid, metric, _ in self._scorers:
-            try:
-                s = metric.score(ctx)
-            except (asyncio.CancelledError, KeyboardInterrupt):
-                raise
-            except Exception as exc:  # a failing metric is unmeasured, never a crash
-                s = unmeasured(f"metric raised {type(exc).__name__}: {exc}")
+                s = _raised(exc)
             scores[mid] = _checked_score(s)
         return scores
 
@@ -539,6 +529,21 @@ def _sample_hashes(suite: Suite) -> SampleHashes:
 def _with_sample_hashes(manifest: RunManifest, hashes: SampleHashes) -> RunManifest:
     """The manifest with these sample hashes, taken as they are (validating would copy them all)."""
     return manifest.model_copy(update={"suite": manifest.suite.model_copy(update={"sample_hashes": hashes})})
+
+
+def _raised(exc: Exception) -> Score:
+    return unmeasured(f"metric raised {type(exc).__name__}: {exc}")
+
+
+def _score_now(metric: Metric, ctx: ScoreContext) -> Score:
+    """A metric that awaits nothing, scored; raising, NaN and non-Scores are unmeasured."""
+    try:
+        s = metric.score(ctx)
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a failing metric is unmeasured, never a crash
+        return _raised(exc)
+    return _checked_score(s)
 
 
 def _checked_score(s: object) -> Score:
