@@ -22,6 +22,7 @@ from typing import BinaryIO, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from ..atomicfile import atomic_write, atomic_write_chunks
 from ..errors import ConfigError
 from ..schema import ResolvedSample, RunManifest, RunSummary, SampleResult
 from ..schema.sample_list import sample_hashes, sample_ids
@@ -48,35 +49,6 @@ def new_run_id(suite_name: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in suite_name)[:40].strip("-") or "run"
     return f"{stamp}-{safe}-{secrets.token_hex(3)}"
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file and rename, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_chunks(path: Path, chunks: Iterable[bytes]) -> None:
-    """`atomic_write` for a file produced in pieces."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _dump(model: BaseModel) -> str:

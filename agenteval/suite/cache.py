@@ -28,9 +28,9 @@ import importlib.util
 import json
 import os
 import struct
-import tempfile
 from pathlib import Path
 
+from ..atomicfile import atomic_write_chunks
 from ..errors import ConfigError
 from ..schema import ResolvedSample, Suite
 from ..schema.sample_list import SampleList
@@ -176,14 +176,7 @@ def _write_entry(cache_dir: Path, entry: Path, suite: Suite, deps: list[Dep]) ->
     payload = struct.pack("<I", len(header)) + header + body
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=".entry.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(_MAGIC + hashlib.sha256(payload).digest() + payload)
-            os.replace(tmp, entry)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_chunks(entry, [_MAGIC, hashlib.sha256(payload).digest(), payload], fsync=False)
         _prune(cache_dir)
     except OSError:
         return

@@ -127,7 +127,7 @@ def test_second_load_reads_the_entry_and_equals_a_plain_load(tmp_path: Path,
     first = load_suite(p, cache_dir=d)
     assert_same_suite(first, plain)
     assert len(entries(d)) == 1
-    assert not list(d.glob(".entry.*"))  # no temporary file left behind
+    assert not list(d.glob(".*.tmp"))  # no temporary file left behind
 
     forbid_loading(monkeypatch)
     second = load_suite(p, cache_dir=d)
@@ -351,7 +351,7 @@ def test_entry_that_is_a_folder_is_ignored(tmp_path: Path, misses: list[Path]) -
     assert_same_suite(load_suite(p, cache_dir=d), load_suite(p))
     assert_same_suite(load_suite(p, cache_dir=d), load_suite(p))
     assert len(misses) == 3 and entry.is_dir()  # misses, and nothing written in its place
-    assert not list(d.glob(".entry.*"))
+    assert not list(d.glob(".*.tmp"))
 
 
 def test_unwritable_cache_folder_is_not_an_error(tmp_path: Path) -> None:
@@ -696,7 +696,7 @@ def test_at_most_64_entries_are_kept_the_oldest_pruned(tmp_path: Path, misses: l
         assert len(entries(d)) == min(len(written), 64)
     assert len(misses) == 70
     assert set(entries(d)) == set(written[-64:])  # the first six, oldest, were removed
-    assert not list(d.glob(".entry.*"))
+    assert not list(d.glob(".*.tmp"))
     # The newest are hits (each hit makes its entry the newest), a pruned one is a miss (and saved
     # again, pruning the oldest entry not used since: s7's, as s6's was just used).
     for i in (69, 10, 6):
