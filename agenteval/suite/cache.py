@@ -16,8 +16,9 @@ and after hashing it) leaves no entry. Each entry carries a checksum of its own 
 damaged entry is a miss too). At most 64 entries are kept per folder, those used last.
 
 An entry holds the suite's settings as JSON and its `SampleList` columns (ids, JSON payloads, hashes,
-origins); suites whose samples need pickles (NaN, lone surrogates) or that read a Hugging Face dataset
-are not cached. Nothing in an entry is executed or unpickled.
+origins); suites whose samples need pickles (NaN, lone surrogates), that read a Hugging Face dataset, or
+whose settings hold a secret (a backend `api_key` written in the suite file: results folders get shared,
+and an entry would copy it there) are not cached. Nothing in an entry is executed or unpickled.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from ..atomicfile import atomic_write_chunks
 from ..errors import ConfigError
+from ..redaction import holds_secret
 from ..schema import ResolvedSample, Suite
 from ..schema.sample_list import SampleList
 from .check import check_samples, mark_checked, samples_checked
@@ -168,9 +170,11 @@ def _write_entry(cache_dir: Path, entry: Path, suite: Suite, deps: list[Dep]) ->
         if digest is None or not unchanged:  # written to while it was read or hashed: the hash may not be
             return  # of what was read, so save nothing (the next run loads it again)
         recorded.append([str(path), str(path.resolve()), digest])
+    settings = suite.model_dump(mode="json", exclude={"samples"})
+    if holds_secret(settings):  # e.g. a backend api_key written in the suite: not copied into results/
+        return
     try:
-        header = json.dumps({"deps": recorded, "suite": suite.model_dump(mode="json", exclude={"samples"})},
-                            ensure_ascii=False).encode()
+        header = json.dumps({"deps": recorded, "suite": settings}, ensure_ascii=False).encode()
     except UnicodeEncodeError:
         return
     payload = struct.pack("<I", len(header)) + header + body

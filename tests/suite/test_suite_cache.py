@@ -706,3 +706,28 @@ def test_at_most_64_entries_are_kept_the_oldest_pruned(tmp_path: Path, misses: l
     assert len(misses) == 71
     assert len(entries(d)) == 64 and written[7] not in entries(d)
     assert written[6] in entries(d) and written[0] in entries(d)
+
+
+@pytest.mark.parametrize(("backend", "cached"), [
+    ('{spec: "openai:m", options: {api_key: "sk-live-123", max_tokens: 64}}', False),
+    ('{spec: "openai:m", options: {headers: {X-Custom: "abc"}}}', False),
+    ('{spec: "openai:m", options: {max_tokens: 64, temperature: 0}}', True),
+    ('{spec: "openai:m", options: {api_key: ""}}', True),
+])
+def test_a_suite_holding_a_secret_is_not_copied_into_the_cache(tmp_path: Path, backend: str, cached: bool) -> None:
+    p = make_suite(tmp_path, SUITE.replace('version: "2"\n', f'version: "2"\nbackend: {backend}\n'))
+    d = tmp_path / "cache"
+    assert_same_suite(load_suite(p, cache_dir=d), load_suite(p))
+    assert len(entries(d)) == int(cached)
+    for e in entries(d):
+        assert b"sk-live" not in e.read_bytes()
+
+
+def test_holds_secret_follows_redact() -> None:
+    from agenteval.redaction import holds_secret, redact
+
+    for options in ({"api_key": "sk"}, {"nested": {"auth_token": "t"}}, {"headers": {"X-Api": "v"}},
+                    {"list": [{"password": "p"}]}):
+        assert holds_secret(options) and redact(options) != options
+    for options in ({"max_tokens": 64}, {"api_key": ""}, {"api_key": None}, {"model": "gpt"}, {"stop": ["\n"]}):
+        assert not holds_secret(options)
